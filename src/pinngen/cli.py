@@ -1,0 +1,185 @@
+"""``pinngen``: run, list, predict, diagnose, report and lr-find from the command line.
+
+Bad input (config, files, points) prints one line to stderr and exits with code 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, KeyError)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="pinngen", description="Physics-informed and generative neural networks: "
+                                "train, evaluate and report.")
+    p.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    r = sub.add_parser("run", help="train an experiment and write its run folder",
+                       description="Train a built-in experiment (see `pinngen list`) or a YAML config.")
+    r.add_argument("experiment", help="built-in experiment name or path to a YAML config")
+    r.add_argument("--out", help="run folder (default: runs/NAME)")
+    r.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set train.phases.0.lr=0.01 (repeatable)")
+    r.add_argument("--seed", type=int, help="random seed (overrides the config)")
+    r.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
+    r.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    sub.add_parser("list", help="list built-in experiments", description="List built-in experiments.")
+
+    pr = sub.add_parser("predict", help="evaluate a trained model at points",
+                        description="Model outputs at input points (columns in the model's input order).")
+    pr.add_argument("run_dir")
+    pr.add_argument("--points", required=True, help=".npy (n, d_in) or .csv of input points")
+    pr.add_argument("--out", required=True, help="output .npy (or .csv)")
+
+    d = sub.add_parser("diagnose", help="diagnose a run's loss curves in words",
+                       description="Read a run folder's history and print the findings.")
+    d.add_argument("run_dir")
+    d.add_argument("--set", dest="thresholds", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a diagnosis threshold")
+
+    rp = sub.add_parser("report", help="(re)write a run's HTML report", description="Write RUN_DIR/report.html.")
+    rp.add_argument("run_dir")
+
+    lf = sub.add_parser("lr-find", help="learning-rate range test",
+                        description="Sweep the learning rate over a short run of an experiment; plot loss "
+                                    "against learning rate and suggest a value.")
+    lf.add_argument("experiment", help="built-in experiment name or YAML config")
+    lf.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    lf.add_argument("--out", default=None, help="folder for lr_find.png and lr_find.json (default runs/NAME-lr-find)")
+    lf.add_argument("--min", dest="lr_min", type=float, default=1e-6)
+    lf.add_argument("--max", dest="lr_max", type=float, default=1.0)
+    lf.add_argument("--steps", type=int, default=200)
+    lf.add_argument("--optimizer", default=None, help="default: the experiment's first phase optimizer")
+    return p
+
+
+def _cmd_run(a) -> int:
+    import pinngen
+
+    result = pinngen.run(a.experiment, out=a.out, overrides=a.overrides, seed=a.seed,
+                         progress=not a.no_progress, resume=a.resume)
+    from pinngen.report.summary import summarize_run
+
+    print(summarize_run(result.path))
+    print(f"report: {(result.path / 'report.html').resolve()}")
+    return 0
+
+
+def _cmd_list(a) -> int:
+    from pinngen.config import builtin_names, read_raw
+
+    for name in builtin_names():
+        raw = read_raw(name)
+        print(f"{name:20s} {raw.get('kind', '?'):10s} {raw.get('description', '')}")
+    return 0
+
+
+def _read_points(path: str):
+    import numpy as np
+
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"--points: file not found: {path}")
+    if p.suffix == ".npy":
+        x = np.load(p, allow_pickle=False)
+    elif p.suffix == ".csv":
+        x = np.loadtxt(p, delimiter=",", ndmin=2)
+    else:
+        raise ValueError(f"--points: {path}: use a .npy or .csv file")
+    if x.ndim == 1:
+        x = x[:, None]
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"--points: {path} contains NaN or inf")
+    return x
+
+
+def _cmd_predict(a) -> int:
+    import numpy as np
+
+    import pinngen
+    from pinngen.core.io import atomic_write_bytes
+
+    run = pinngen.load(a.run_dir)
+    y = run.predict(_read_points(a.points))
+    out = Path(a.out)
+    if out.suffix == ".csv":
+        import io
+
+        buf = io.StringIO()
+        np.savetxt(buf, y.reshape(len(y), -1), delimiter=",")
+        atomic_write_bytes(out, buf.getvalue().encode())
+    else:
+        import io
+
+        buf = io.BytesIO()
+        np.save(buf, y)
+        atomic_write_bytes(out, buf.getvalue())
+    print(f"wrote {out} with shape {y.shape}")
+    return 0
+
+
+def _cmd_diagnose(a) -> int:
+    import pinngen
+    from pinngen.core.diagnose import summarize
+
+    thresholds = {}
+    for item in a.thresholds:
+        if "=" not in item:
+            raise ValueError(f"--set {item!r}: expected NAME=VALUE")
+        k, v = item.split("=", 1)
+        thresholds[k] = float(v)
+    findings = pinngen.load(a.run_dir).diagnose(**thresholds)
+    print(summarize(findings))
+    for f in findings:
+        print(f"- {f}")
+    return 0
+
+
+def _cmd_report(a) -> int:
+    import pinngen
+
+    path = pinngen.load(a.run_dir).report()
+    print(f"report: {Path(path).resolve()}")
+    return 0
+
+
+def _cmd_lr_find(a) -> int:
+    from pinngen.api import lr_find_experiment
+
+    res, out = lr_find_experiment(a.experiment, overrides=a.overrides, out=a.out, lr_min=a.lr_min,
+                                  lr_max=a.lr_max, steps=a.steps, optimizer=a.optimizer)
+    print(f"suggested learning rate: {res.suggestion:.3g} (plot: {out / 'lr_find.png'})")
+    return 0
+
+
+COMMANDS = {"run": _cmd_run, "list": _cmd_list, "predict": _cmd_predict, "diagnose": _cmd_diagnose,
+            "report": _cmd_report, "lr-find": _cmd_lr_find}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return COMMANDS[args.command](args)
+    except USER_ERRORS as e:
+        if args.verbose:
+            raise
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if isinstance(e, KeyError):
+            msg = msg.strip("'\"")
+        print(f"pinngen: error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("pinngen: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""Run configs: YAML files validated by pydantic, with ``--set a.b=c`` overrides.
+
+Every experiment kind defines a config class deriving from :class:`RunConfig`; validation errors become a
+one-line :class:`ConfigError` that names the field, what was wrong, and what is allowed.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pinngen.core.train import TrainConfig
+
+EXPERIMENTS_DIR = Path(__file__).parent / "experiments"
+
+
+class ConfigError(ValueError):
+    """A bad config: the message is one line naming the field and the fix."""
+
+
+class RunConfig(BaseModel):
+    """Fields every run has. Kinds add ``model``, ``data`` and their own sections."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: str
+    name: str = "run"
+    description: str = ""
+    seed: int = Field(0, ge=0)
+    dtype: Literal["float32", "float64"] = "float32"
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    diagnose: dict[str, float] = Field(default_factory=dict, description="threshold overrides for diagnose()")
+
+
+def builtin_names() -> list[str]:
+    return sorted(p.stem for p in EXPERIMENTS_DIR.glob("*.yaml"))
+
+
+def read_raw(source: str | os.PathLike | dict) -> dict:
+    """A config as a plain dict, from a built-in name, a YAML path, or a dict."""
+    if isinstance(source, dict):
+        return copy.deepcopy(source)
+    src = str(source)
+    path = Path(src)
+    if not path.exists():
+        builtin = EXPERIMENTS_DIR / f"{src}.yaml"
+        if builtin.exists():
+            path = builtin
+        elif src.endswith((".yaml", ".yml")):
+            raise ConfigError(f"config file not found: {src}")
+        else:
+            raise ConfigError(f"no built-in experiment or config file named {src!r}; "
+                              f"built-in: {', '.join(builtin_names())} (see `pinngen list`)")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}: invalid YAML{where}: {getattr(e, 'problem', e)}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: a config must be a YAML mapping of keys to values")
+    return raw
+
+
+def apply_overrides(raw: dict, overrides: list[str] | tuple[str, ...]) -> dict:
+    """Apply ``a.b.c=value`` overrides (value parsed as YAML; list indices allowed: ``train.phases.0.lr=1e-3``)."""
+    out = copy.deepcopy(raw)
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"--set {item!r}: expected key=value, e.g. train.phases.0.lr=0.001")
+        dotted, text = item.split("=", 1)
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            value = text
+        node = out
+        parts = dotted.strip().split(".")
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise ConfigError(f"--set {dotted}: {part!r} is not an index of a list of {len(node)}")
+                if last:
+                    node[int(part)] = value
+                else:
+                    node = node[int(part)]
+            elif isinstance(node, dict):
+                if last:
+                    node[part] = value
+                else:
+                    node = node.setdefault(part, {})
+            else:
+                raise ConfigError(f"--set {dotted}: {'.'.join(parts[:i])} is a value, not a section")
+    return out
+
+
+def format_validation_error(err: ValidationError, cls: type[BaseModel]) -> str:
+    """First error of a pydantic ValidationError as one line: ``field.path: problem``."""
+    e = err.errors()[0]
+    loc = ".".join(str(p) for p in e["loc"]) or "<root>"
+    msg = e["msg"]
+    if e["type"] == "extra_forbidden":
+        parent = _model_at(cls, e["loc"][:-1])
+        valid = f" (valid keys: {', '.join(parent.model_fields)})" if parent is not None else ""
+        return f"config error: {loc}: unknown key{valid}"
+    if e["type"] == "missing":
+        return f"config error: {loc}: required field is missing"
+    given = e.get("input")
+    given_txt = f" (got {given!r})" if given is not None and not isinstance(given, dict) else ""
+    extra = f" [+{len(err.errors()) - 1} more]" if len(err.errors()) > 1 else ""
+    return f"config error: {loc}: {msg}{given_txt}{extra}"
+
+
+def _model_at(cls, loc):
+    node = cls
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(node, type) and issubclass(node, BaseModel)) or part not in node.model_fields:
+            return None
+        ann = node.model_fields[part].annotation
+        node = _unwrap(ann)
+    return node if isinstance(node, type) and issubclass(node, BaseModel) else None
+
+
+def _unwrap(ann):
+    args = getattr(ann, "__args__", None)
+    if args:
+        for a in args:
+            inner = _unwrap(a)
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                return inner
+    return ann
+
+
+def validate(raw: dict, cls: type[RunConfig]) -> RunConfig:
+    try:
+        return cls.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(err, cls)) from None
+
+
+def load_config(source, overrides=(), *, seed: int | None = None) -> RunConfig:
+    """Read, override and validate a config against its kind's schema."""
+    from pinngen.registry import get_kind
+
+    raw = apply_overrides(read_raw(source), list(overrides))
+    if seed is not None:
+        raw["seed"] = seed
+    if "kind" not in raw:
+        raise ConfigError("config error: kind: required field is missing "
+                          "(e.g. kind: dense; see `pinngen list`)")
+    kind = get_kind(raw["kind"])
+    return validate(raw, kind.Config)
+
+
+def dump_config(cfg: RunConfig) -> str:
+    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)

@@ -1,0 +1,81 @@
+"""diagnose(): loss curves in, findings in words out.
+
+The lecture's advice, made automatic: *always check your loss function!* It should go down smoothly and
+flatten out at the end of training. Not flat? You are still learning. Too flat? You may be overfitting.
+Jumps are expected with discontinuous activations such as ReLU. With regularisation such as dropout the
+validation loss can be below the training loss. The right learning rate depends on the optimizer.
+
+Everything here is a pure function of the recorded arrays (:class:`~pinngen.core.history.History`); every
+number that decides a finding is a field of :class:`DiagnoseThresholds`.
+
+Finding codes: ``diverged`` (error), ``still_learning``, ``converged`` (info), ``unstable``, ``jumps``,
+``overfitting``, ``val_below_train``, ``terms_imbalanced``, ``term_stalled``, ``kl_collapse``,
+``too_short`` (info).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pinngen.core.diagnose.curves import last_phase, load_curve
+from pinngen.core.diagnose.loss_checks import (
+    check_diverged,
+    check_jumps,
+    check_trend,
+    check_unstable,
+    end_state,
+    oscillation,
+    too_short,
+)
+from pinngen.core.diagnose.summary import sort_findings, summarize
+from pinngen.core.diagnose.term_checks import check_terms
+from pinngen.core.diagnose.thresholds import DiagnoseThresholds, resolve_thresholds
+from pinngen.core.diagnose.val_checks import check_validation
+from pinngen.core.diagnose.words import normalise_context
+from pinngen.core.findings import Finding
+
+__all__ = ["DiagnoseThresholds", "diagnose", "summarize"]
+
+
+def diagnose(
+    history,
+    *,
+    context: Mapping[str, Any] | None = None,
+    thresholds: DiagnoseThresholds | None = None,
+    **overrides: Any,
+) -> list[Finding]:
+    """Findings about a run's loss curves, most severe first, then by step.
+
+    Args:
+        history: a :class:`~pinngen.core.history.History` (columns ``loss``, ``loss/<term>``, ``lr``,
+            ``val/loss``; recorded non-finite values stored as +inf, NaN meaning "not recorded").
+        context: what the trainer knows, all optional: ``activations`` (list of names), ``dropout``
+            (float), ``regularised`` (bool), ``optimizer`` (name), ``lr`` (float), ``latent_dim`` (int).
+            It changes the wording and severity (ReLU jumps, dropout's val < train), never the detection.
+        thresholds: a :class:`DiagnoseThresholds`; default: its defaults.
+        **overrides: threshold fields to replace, e.g. ``still_learning_decrease=0.1``; an unknown name
+            raises ValueError listing the valid ones.
+
+    The final state (still learning, converged, unstable, validation and term findings) is judged on the
+    last optimizer phase; divergence and jumps anywhere. A run that ends diverged gets no final-state
+    findings, and one with fewer than ``min_steps`` recorded losses only ``too_short`` (and ``diverged``).
+    """
+    th = resolve_thresholds(thresholds, overrides)
+    ctx = normalise_context(context)
+    loss = load_curve(history, "loss")
+    findings, first_bad, broken = check_diverged(history, loss, th, ctx)
+    if loss is None or len(loss) < th.min_steps:
+        return sort_findings([*findings, too_short(0 if loss is None else len(loss), th)])
+    unstable: list[Finding] = []
+    if not broken:
+        end = end_state(last_phase(loss, th.min_steps), th)
+        has_val = "val/loss" in history
+        unstable = check_unstable(end, loss, th, ctx, history)
+        findings += check_trend(end, loss, th, has_val, oscillation(end, th)[0])
+        findings += unstable
+        findings += check_validation(history, loss, th, ctx)
+        findings += check_terms(history, loss, end, th, ctx)
+    skip_from = unstable[0].step if unstable else None
+    findings += check_jumps(loss, th, ctx, before=first_bad, skip_from=skip_from)
+    return sort_findings(findings)

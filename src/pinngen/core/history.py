@@ -1,0 +1,193 @@
+"""History: what happened during training, one row per optimizer step.
+
+Columns (all float, NaN where a value was not recorded at that step):
+
+* ``loss``            the total (weighted) training objective
+* ``loss/<term>``     each named loss term, unweighted, as returned by ``loss_terms``
+* ``lr``              learning rate used at that step
+* ``grad_norm``       global L2 norm of the gradient
+* ``val/<metric>``    validation metrics (``val/loss``, ``val/loss/<term>``, ...), recorded every ``eval_every`` steps
+* ``time``            seconds since the start of training
+* any other name      e.g. ``unknown/<name>`` for the history of identified PDE parameters
+
+``phase`` is a separate list of strings (the optimizer phase of each row, e.g. ``"adam"``, ``"lbfgs"``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import numpy as np
+
+from pinngen.core.io import atomic_write_text
+
+
+class History:
+    """Column store of per-step training records.
+
+    Rows are appended in chunks (``extend``) so the training loop never syncs with the device per step.
+    """
+
+    def __init__(self) -> None:
+        self._steps: list[np.ndarray] = []
+        self._phases: list[str] = []
+        self._cols: dict[str, list[np.ndarray]] = {}
+        self._n = 0
+        self.meta: dict = {}
+
+    # ------------------------------------------------------------------ building
+    def extend(self, steps: Iterable[int], phase: str, columns: Mapping[str, np.ndarray]) -> None:
+        """Append ``len(steps)`` rows; ``columns`` maps a name to an array of that length."""
+        steps = np.asarray(list(steps) if not isinstance(steps, np.ndarray) else steps, dtype=np.int64)
+        n = steps.shape[0]
+        if n == 0:
+            return
+        for name, values in columns.items():
+            values = np.asarray(values, dtype=np.float64).reshape(-1)
+            if values.shape[0] != n:
+                raise ValueError(f"column {name!r} has {values.shape[0]} values for {n} steps")
+            if name not in self._cols:
+                self._cols[name] = [np.full(self._n, np.nan)]
+            self._cols[name].append(values)
+        for name, parts in self._cols.items():
+            if name not in columns:
+                parts.append(np.full(n, np.nan))
+        self._steps.append(steps)
+        self._phases.extend([phase] * n)
+        self._n += n
+
+    def record(self, step: int, values: Mapping[str, float]) -> None:
+        """Set values at an existing step (e.g. validation metrics at an eval step), or append a row."""
+        idx = np.nonzero(self.steps == step)[0]
+        if idx.size == 0:
+            self.extend([step], self._phases[-1] if self._phases else "", {k: [v] for k, v in values.items()})
+            return
+        i = int(idx[-1])
+        for name, value in values.items():
+            if name not in self._cols:
+                self._cols[name] = [np.full(self._n, np.nan)]
+            col = self._consolidate(name)
+            col[i] = float(value)
+
+    def _consolidate(self, name: str) -> np.ndarray:
+        parts = self._cols[name]
+        if len(parts) != 1:
+            self._cols[name] = [np.concatenate(parts)]
+        return self._cols[name][0]
+
+    # ------------------------------------------------------------------ reading
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def steps(self) -> np.ndarray:
+        if len(self._steps) > 1:
+            self._steps = [np.concatenate(self._steps)]
+        return self._steps[0] if self._steps else np.zeros(0, dtype=np.int64)
+
+    @property
+    def phases(self) -> list[str]:
+        return list(self._phases)
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self._cols)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._cols
+
+    def column(self, name: str) -> np.ndarray:
+        """The full column (NaN where not recorded). Raises KeyError listing the known columns."""
+        if name not in self._cols:
+            raise KeyError(f"no column {name!r} in history; known: {', '.join(self.columns)}")
+        return self._consolidate(name)
+
+    def series(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(steps, values)`` of one column where it was recorded (NaNs from 'not recorded' dropped).
+
+        The training loop stores a non-finite value that it *did* record (a diverged loss) as +inf, so NaN
+        always means "not recorded" and diagnosis still sees the divergence.
+        """
+        values = self.column(name)
+        recorded = ~np.isnan(values)
+        return self.steps[recorded], values[recorded]
+
+    def term_names(self) -> list[str]:
+        """Names of the training loss terms (columns ``loss/<term>``)."""
+        return [c.split("/", 1)[1] for c in self._cols if c.startswith("loss/")]
+
+    def val_names(self) -> list[str]:
+        return [c.split("/", 1)[1] for c in self._cols if c.startswith("val/")]
+
+    def last(self, name: str) -> float:
+        _, v = self.series(name)
+        return float(v[-1]) if v.size else math.nan
+
+    def diagnose(self, **kwargs):
+        """Findings about these curves; see :func:`pinngen.core.diagnose.diagnose`."""
+        from pinngen.core.diagnose import diagnose
+
+        return diagnose(self, **kwargs)
+
+    # ------------------------------------------------------------------ io
+    def to_csv(self, path: str | os.PathLike) -> None:
+        names = self.columns
+        cols = [self.column(n) for n in names]
+        lines = [",".join(["step", "phase", *names])]
+        steps = self.steps
+        for i in range(self._n):
+            vals = [_fmt(c[i]) for c in cols]
+            lines.append(",".join([str(int(steps[i])), self._phases[i], *vals]))
+        atomic_write_text(path, "\n".join(lines) + "\n")
+
+    @classmethod
+    def from_csv(cls, path: str | os.PathLike) -> History:
+        with open(path, newline="") as fh:
+            reader = csv.reader(fh)
+            header = next(reader)
+            rows = list(reader)
+        if header[:2] != ["step", "phase"]:
+            raise ValueError(f"{path}: not a pinngen history CSV (header starts {header[:2]})")
+        h = cls()
+        if not rows:
+            return h
+        names = header[2:]
+        steps = np.array([int(r[0]) for r in rows], dtype=np.int64)
+        phases = [r[1] for r in rows]
+        data = np.array([[_parse(v) for v in r[2:]] for r in rows], dtype=np.float64).reshape(len(rows), -1)
+        # Re-group consecutive rows of the same phase so phases survive the round trip.
+        start = 0
+        for i in range(1, len(rows) + 1):
+            if i == len(rows) or phases[i] != phases[start]:
+                h.extend(steps[start:i], phases[start], {n: data[start:i, j] for j, n in enumerate(names)})
+                start = i
+        meta_path = Path(path).with_suffix(".meta.json")
+        if meta_path.exists():
+            h.meta = json.loads(meta_path.read_text())
+        return h
+
+    def to_dict(self) -> dict:
+        return {
+            "step": self.steps.tolist(),
+            "phase": self.phases,
+            **{n: [None if math.isnan(v) else v for v in self.column(n).tolist()] for n in self.columns},
+        }
+
+
+def _fmt(v: float) -> str:
+    if math.isnan(v):
+        return ""
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return repr(float(v))
+
+
+def _parse(s: str) -> float:
+    if s == "":
+        return math.nan
+    return float(s)

@@ -1,0 +1,156 @@
+"""Jitted chunks of optimizer steps (one compiled function per phase).
+
+A chunk runs ``C`` steps in one ``lax.scan`` and returns every step's loss terms, so the host syncs
+once per chunk instead of once per step. Steps past the phase's limit, or after the phase stopped
+(non-finite loss, L-BFGS tolerance), are masked no-ops, so every chunk of a phase has one static shape
+and compiles once.
+
+Stop codes (per step; 0 while running):
+1 ``non_finite`` loss or gradient (the update is rejected, the last good parameters are kept),
+2 ``grad_tol`` (L-BFGS gradient norm below ``tol_grad``),
+3 ``loss_change_tol`` (L-BFGS relative loss change below ``tol_change`` for 5 consecutive steps),
+4 ``line_search_failed`` (L-BFGS line search did not decrease the loss; the step is rejected).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import optax
+from optax import tree_utils as otu
+
+STOP_REASONS = {0: "max_steps", 1: "non_finite", 2: "grad_tol", 3: "loss_change_tol", 4: "line_search_failed"}
+_STALL_STEPS = 5
+
+
+def weighted_total(loss_terms: Callable, static, names: tuple[str, ...]):
+    """``f(params, batch, key, weights) -> (total, terms)`` with total = sum_i w_i * term_i."""
+
+    def f(params, batch, key, weights):
+        model = eqx.combine(params, static)
+        terms = loss_terms(model, batch, key)
+        if tuple(sorted(terms)) != names:
+            raise ValueError(f"loss_terms returned terms {sorted(terms)}, expected {list(names)}")
+        for name, value in terms.items():
+            if jnp.ndim(value) != 0:
+                raise ValueError(f"loss term {name!r} has shape {jnp.shape(value)}; each term must be a scalar")
+        total = sum(weights[n] * terms[n] for n in names)
+        return total, terms
+
+    return f
+
+
+def _select(ok, new, old):
+    return jax.tree_util.tree_map(lambda a, b: jnp.where(ok, a, b), new, old)
+
+
+def _gather(data, idx):
+    if idx is None or data is None:
+        return data
+    return jax.tree_util.tree_map(lambda a: a[idx], data)
+
+
+def gradient_chunk(total_fn, opt: optax.GradientTransformation, sched, trace_fn=None):
+    """Chunk of first-order steps (Adam, SGD, ...). Returns a jitted function."""
+
+    def chunk(params, opt_state, data, weights, xs, limit):
+        def step(carry, x):
+            params, opt_state, code = carry
+            i, idx, key = x
+
+            def run(operand):
+                params, opt_state = operand
+                batch = _gather(data, idx)
+                (total, terms), grads = jax.value_and_grad(total_fn, has_aux=True)(params, batch, key, weights)
+                gnorm = optax.tree.norm(grads)
+                updates, new_state = opt.update(grads, opt_state, params)
+                new_params = optax.apply_updates(params, updates)
+                ok = jnp.isfinite(total) & jnp.isfinite(gnorm)
+                params = _select(ok, new_params, params)
+                opt_state = _select(ok, new_state, opt_state)
+                return params, opt_state, total, terms, gnorm, jnp.where(ok, 0, 1).astype(jnp.int32)
+
+            def skip(operand):
+                params, opt_state = operand
+                terms = jax.tree_util.tree_map(lambda w: jnp.full((), jnp.nan, w.dtype), weights)
+                nan = jnp.full((), jnp.nan, jax.tree_util.tree_leaves(weights)[0].dtype)
+                return params, opt_state, nan, terms, nan, code
+
+            active = (i < limit) & (code == 0)
+            params, opt_state, total, terms, gnorm, new_code = jax.lax.cond(active, run, skip, (params, opt_state))
+            trace = trace_fn(params) if trace_fn is not None else {}
+            out = dict(total=total, terms=terms, grad_norm=gnorm, lr=sched(i), executed=active, trace=trace)
+            return (params, opt_state, jnp.where(active, new_code, code)), out
+
+        (params, opt_state, code), outs = jax.lax.scan(step, (params, opt_state, jnp.int32(0)), xs)
+        return params, opt_state, code, outs
+
+    return eqx.filter_jit(chunk)
+
+
+def lbfgs_chunk(total_fn, opt, phase, trace_fn=None):
+    """Chunk of L-BFGS steps with a zoom line search on the full batch; honours the tolerances."""
+    tol_grad, tol_change = phase.tol_grad, phase.tol_change
+
+    def chunk(params, opt_state, data, weights, xs, limit, prev_value, stall):
+        def value_fn(p):
+            return total_fn(p, data, None, weights)[0]
+
+        value_and_grad = optax.value_and_grad_from_state(value_fn)
+
+        def step(carry, x):
+            params, opt_state, code, prev_value, stall = carry
+            i, _, _ = x
+
+            def run(operand):
+                params, opt_state, prev_value, stall = operand
+                value, grad = value_and_grad(params, state=opt_state)
+                terms = total_fn(params, data, None, weights)[1]
+                gnorm = optax.tree.norm(grad)
+                updates, new_state = opt.update(grad, opt_state, params, value=value, grad=grad, value_fn=value_fn)
+                new_params = optax.apply_updates(params, updates)
+                new_value = otu.tree_get(new_state, "value")
+                finite = jnp.isfinite(value) & jnp.isfinite(gnorm)
+                decreased = new_value <= value
+                rel = jnp.abs(prev_value - value) / jnp.maximum(jnp.abs(value), 1e-30)
+                stall = jnp.where(rel <= tol_change, stall + 1, 0)
+                new_code = jnp.select(
+                    [~finite, gnorm <= tol_grad, ~decreased, stall >= _STALL_STEPS], [1, 2, 4, 3], 0
+                ).astype(jnp.int32)
+                accept = finite & decreased
+                params = _select(accept, new_params, params)
+                opt_state = _select(accept, new_state, opt_state)
+                return (params, opt_state, value, stall), (value, terms, gnorm, new_code)
+
+            def skip(operand):
+                nan = jnp.full((), jnp.nan, prev_value.dtype)
+                terms = jax.tree_util.tree_map(lambda w: jnp.full((), jnp.nan, w.dtype), weights)
+                return operand, (nan, terms, nan, code)
+
+            active = (i < limit) & (code == 0)
+            (params, opt_state, prev_value, stall), (total, terms, gnorm, new_code) = jax.lax.cond(
+                active, run, skip, (params, opt_state, prev_value, stall)
+            )
+            trace = trace_fn(params) if trace_fn is not None else {}
+            lr = otu.tree_get(opt_state, "learning_rate")
+            out = dict(total=total, terms=terms, grad_norm=gnorm, lr=lr, executed=active, trace=trace)
+            code = jnp.where(active, new_code, code)
+            return (params, opt_state, code, prev_value, stall), out
+
+        carry = (params, opt_state, jnp.int32(0), prev_value, stall)
+        (params, opt_state, code, prev_value, stall), outs = jax.lax.scan(step, carry, xs)
+        return params, opt_state, code, outs, prev_value, stall
+
+    return eqx.filter_jit(chunk)
+
+
+def eval_terms(total_fn):
+    """Jitted deterministic evaluation (no dropout: key=None) of the weighted total and the terms."""
+
+    def f(params, batch, weights):
+        return total_fn(params, batch, None, weights)
+
+    return eqx.filter_jit(f)

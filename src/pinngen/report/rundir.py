@@ -1,0 +1,182 @@
+"""Reading a run folder (the hand-off between training, CLI and report) and formatting its values.
+
+A run folder holds ``metrics.json`` (required) and, optionally, ``config.yaml``, ``history.csv``,
+``findings.json`` and ``figures/*.png`` with ``figures/captions.json``. Everything optional that is
+missing is simply absent from :class:`RunData`; only a missing folder or ``metrics.json`` is an error.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from pinngen.core.findings import SEVERITIES, Finding
+from pinngen.core.history import History
+
+# Keys of metrics.json that are rendered in their own section, not in the flat metrics table.
+SPECIAL_KEYS = ("experiment", "kind", "tables", "notes", "unknowns", "date")
+
+
+@dataclass
+class RunData:
+    """The contents of one run folder."""
+
+    path: Path
+    metrics: dict
+    config_text: str | None = None
+    history: History | None = None
+    findings: list[Finding] = field(default_factory=list)
+    figures: list[Path] = field(default_factory=list)  # loss curves first
+    captions: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)  # optional files that could not be read
+
+    @property
+    def experiment(self) -> str:
+        return str(self.metrics.get("experiment") or self.path.name)
+
+    @property
+    def kind(self) -> str:
+        return str(self.metrics.get("kind") or "")
+
+    @property
+    def date(self) -> str:
+        """The run's date: ``metrics["date"]`` if given, else the modification time of metrics.json."""
+        if self.metrics.get("date"):
+            return str(self.metrics["date"])
+        mtime = (self.path / "metrics.json").stat().st_mtime
+        return datetime.fromtimestamp(mtime).strftime("%Y-%m-%d %H:%M")
+
+    def caption(self, figure: Path) -> str:
+        if figure.name in self.captions:
+            return str(self.captions[figure.name])
+        return figure.stem.replace("_", " ").replace("-", " ").capitalize()
+
+
+def load_run(run_dir: str | os.PathLike) -> RunData:
+    """Read a run folder. Raises FileNotFoundError naming the path if the folder or metrics.json is missing."""
+    path = Path(run_dir)
+    if not path.is_dir():
+        raise FileNotFoundError(f"run folder not found: {path}")
+    metrics_path = path / "metrics.json"
+    if not metrics_path.is_file():
+        raise FileNotFoundError(
+            f"{metrics_path} not found: a run folder needs metrics.json (written at the end of training)"
+        )
+    metrics = json.loads(metrics_path.read_text())
+    if not isinstance(metrics, dict):
+        raise ValueError(f"{metrics_path}: expected a JSON object, got {type(metrics).__name__}")
+    run = RunData(path=path, metrics=metrics)
+
+    config_path = path / "config.yaml"
+    if config_path.is_file():
+        run.config_text = config_path.read_text()
+    history_path = path / "history.csv"
+    if history_path.is_file():
+        try:
+            run.history = History.from_csv(history_path)
+        except (ValueError, IndexError, StopIteration) as err:
+            run.problems.append(f"history.csv could not be read: {err}")
+    run.findings = _load_findings(path / "findings.json", run.problems)
+    run.figures, run.captions = _load_figures(path / "figures", run.problems)
+    return run
+
+
+def _load_findings(path: Path, problems: list[str]) -> list[Finding]:
+    if not path.is_file():
+        return []
+    try:
+        raw = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        problems.append(f"findings.json is not valid JSON: {err}")
+        return []
+    findings = []
+    for item in raw if isinstance(raw, list) else []:
+        try:
+            findings.append(Finding.from_dict(item))
+        except (TypeError, ValueError, AttributeError) as err:
+            problems.append(f"findings.json: skipped an entry that is not a Finding ({err})")
+    order = {s: i for i, s in enumerate(reversed(SEVERITIES))}  # error, warning, info
+    return sorted(findings, key=lambda f: order[f.severity])
+
+
+def _load_figures(folder: Path, problems: list[str]) -> tuple[list[Path], dict[str, str]]:
+    if not folder.is_dir():
+        return [], {}
+    figures = sorted(folder.glob("*.png"), key=lambda p: (not p.name.lower().startswith("loss"), p.name))
+    captions: dict[str, str] = {}
+    captions_path = folder / "captions.json"
+    if captions_path.is_file():
+        try:
+            loaded = json.loads(captions_path.read_text())
+            captions = {str(k): str(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
+        except json.JSONDecodeError as err:
+            problems.append(f"figures/captions.json is not valid JSON: {err}")
+    return figures, captions
+
+
+# ---------------------------------------------------------------------------------------------- metrics
+def flatten_metrics(metrics: Mapping, prefix: str = "", skip: tuple[str, ...] = SPECIAL_KEYS) -> dict:
+    """Nested dicts of scalars -> ``{"a.b.c": value}``; ``skip`` applies to top-level keys only.
+
+    ``summary`` comes first so the headline numbers lead the table.
+    """
+    items = list(metrics.items())
+    if not prefix:
+        items.sort(key=lambda kv: kv[0] != "summary")
+    flat: dict = {}
+    for key, value in items:
+        if not prefix and key in skip:
+            continue
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten_metrics(value, prefix=f"{name}.", skip=()))
+        else:
+            flat[name] = value
+    return flat
+
+
+def key_metrics(metrics: Mapping) -> dict:
+    """The headline numbers: the flattened ``summary`` if there is one, else every flattened metric."""
+    summary = metrics.get("summary")
+    if isinstance(summary, Mapping) and summary:
+        return flatten_metrics(summary, skip=())
+    return flatten_metrics(metrics)
+
+
+def format_value(value) -> str:
+    """Numbers with 4 significant digits (scientific below 1e-3); other values as text."""
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        if value != 0 and abs(value) < 1e-3:
+            return f"{value:.3e}"
+        return f"{value:.4g}"
+    if isinstance(value, list | tuple):
+        if len(value) <= 8:
+            return "[" + ", ".join(format_value(v) for v in value) + "]"
+        return f"[{len(value)} values]"
+    return str(value)
+
+
+def unknown_rows(unknowns) -> list[tuple[str, object, object, object]]:
+    """``{"name": {"value", "true", "rel_error"}}`` (or ``{"name": value}``) -> rows of (name, value, true, rel)."""
+    rows = []
+    if not isinstance(unknowns, Mapping):
+        return rows
+    for name, entry in unknowns.items():
+        if isinstance(entry, Mapping):
+            rows.append((str(name), entry.get("value"), entry.get("true"), entry.get("rel_error")))
+        else:
+            rows.append((str(name), entry, None, None))
+    return rows

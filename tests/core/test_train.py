@@ -1,0 +1,156 @@
+"""The training loop: phases, minibatches, determinism, validation, early stopping, divergence, resume."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from pinngen.core.nn import MLP
+from pinngen.core.train import TrainConfig, fit
+
+
+def _data(n=256, seed=0):
+    x = np.random.default_rng(seed).uniform(-1, 1, (n, 1)).astype(np.float32)
+    return {"x": x, "y": np.sin(3 * x)}
+
+
+def _mse(model, batch, key):
+    return {"mse": jnp.mean((model(batch["x"]) - batch["y"]) ** 2)}
+
+
+def _net(seed=0, **kw):
+    return MLP(in_size=1, out_size=1, hidden=[16, 16], activation="tanh", key=jax.random.PRNGKey(seed), **kw)
+
+
+def test_adam_then_lbfgs_reduces_loss_and_records_phases():
+    cfg = TrainConfig(phases=[dict(optimizer="adam", steps=300, lr=1e-2),
+                              dict(optimizer="lbfgs", steps=200)], eval_every=50, progress=False)
+    model, h = fit(_net(), _data(), cfg, loss_terms=_mse)
+    _, loss = h.series("loss")
+    assert loss[-1] < 1e-2 * loss[0]
+    assert set(h.phases) == {"adam", "lbfgs"}
+    phases = h.meta["phases"]
+    assert phases[0]["stop_reason"] == "max_steps" and phases[0]["steps_run"] == 300
+    assert phases[1]["stop_reason"] in ("max_steps", "loss_change_tol", "grad_tol", "line_search_failed")
+    assert len(h) == phases[0]["steps_run"] + phases[1]["steps_run"]
+    # L-BFGS after Adam improves on where Adam stopped.
+    adam_end = loss[299]
+    assert loss[-1] < adam_end
+
+
+def test_lbfgs_honours_its_iteration_limit():
+    cfg = TrainConfig(phases=[dict(optimizer="lbfgs", steps=7)], eval_every=5, progress=False)
+    _, h = fit(_net(), _data(), cfg, loss_terms=_mse)
+    assert len(h) == 7 and h.meta["phases"][0]["stop_reason"] == "max_steps"
+
+
+def test_lbfgs_reports_gradient_tolerance():
+    cfg = TrainConfig(phases=[dict(optimizer="lbfgs", steps=500, tol_grad=1e-1)], eval_every=50, progress=False)
+    _, h = fit(_net(), _data(), cfg, loss_terms=_mse)
+    assert h.meta["phases"][0]["stop_reason"] == "grad_tol"
+    assert len(h) < 500
+
+
+def test_same_seed_same_result_and_different_seed_differs():
+    cfg = TrainConfig(phases=[dict(optimizer="adam", steps=60, lr=1e-2, batch_size=32)], eval_every=20,
+                      progress=False)
+    m1, h1 = fit(_net(dropout=0.1), _data(), cfg, loss_terms=_mse, seed=3)
+    m2, h2 = fit(_net(dropout=0.1), _data(), cfg, loss_terms=_mse, seed=3)
+    m3, h3 = fit(_net(dropout=0.1), _data(), cfg, loss_terms=_mse, seed=4)
+    np.testing.assert_array_equal(h1.column("loss"), h2.column("loss"))
+    assert not np.array_equal(h1.column("loss"), h3.column("loss"))
+
+
+def test_minibatches_cover_the_data_each_epoch():
+    from pinngen.core.train import _batch_indices
+
+    idx = _batch_indices(100, 10, seed=0, phase_index=0, start=0, count=10)
+    assert sorted(idx.reshape(-1).tolist()) == list(range(100))
+    idx2 = _batch_indices(100, 10, seed=0, phase_index=0, start=10, count=10)
+    assert not np.array_equal(idx, idx2)  # a new permutation next epoch
+
+
+def test_validation_and_early_stopping_restore_best():
+    d = _data(64)
+    val = _data(64, seed=1)
+    val["y"] = val["y"] + 5.0  # validation the model can never fit: val loss stops improving at once
+    cfg = TrainConfig(phases=[dict(optimizer="adam", steps=2000, lr=1e-2)], eval_every=10, progress=False,
+                      early_stopping=dict(patience=3))
+    _, h = fit(_net(), d, cfg, loss_terms=_mse, val_data=val)
+    s, v = h.series("val/loss")
+    assert len(s) >= 4 and len(h) < 2000
+    assert h.meta["phases"][0]["stop_reason"] == "early_stopping"
+    assert h.meta["restored_best_step"] == int(s[np.argmin(v)])
+
+
+def test_far_too_high_learning_rate_diverges_and_keeps_last_good_model():
+    cfg = TrainConfig(phases=[dict(optimizer="sgd", steps=500, lr=1e3)], eval_every=50, progress=False)
+    model, h = fit(_net(), _data(), cfg, loss_terms=_mse)
+    assert h.meta["diverged"] and h.meta["phases"][0]["stop_reason"] == "non_finite"
+    assert np.isinf(h.column("loss")[-1])
+    leaves = jax.tree_util.tree_leaves(model)
+    assert all(np.all(np.isfinite(np.asarray(x))) for x in leaves)
+    codes = {f.code for f in h.diagnose()}
+    assert "diverged" in codes
+
+
+def test_weights_scale_terms_and_unknown_weight_is_an_error():
+    def two(model, batch, key):
+        r = model(batch["x"]) - batch["y"]
+        return {"a": jnp.mean(r**2), "b": jnp.mean(jnp.abs(r))}
+
+    cfg = TrainConfig(phases=[dict(optimizer="adam", steps=5)], eval_every=5, progress=False)
+    _, h = fit(_net(), _data(), cfg, loss_terms=two, weights={"a": 10.0})
+    np.testing.assert_allclose(h.column("loss")[0], 10 * h.column("loss/a")[0] + h.column("loss/b")[0],
+                               rtol=1e-5)
+    with pytest.raises(ValueError, match="unknown loss terms"):
+        fit(_net(), _data(), cfg, loss_terms=two, weights={"c": 1.0})
+
+
+def test_non_scalar_term_is_a_clear_error():
+    def bad(model, batch, key):
+        return {"r": model(batch["x"])[:, 0]}
+
+    cfg = TrainConfig(phases=[dict(optimizer="adam", steps=5)], eval_every=5, progress=False)
+    with pytest.raises(ValueError, match="must be a scalar"):
+        fit(_net(), _data(), cfg, loss_terms=bad)
+
+
+def test_checkpoint_resume_continues_exactly(tmp_path):
+    phases = [dict(optimizer="adam", steps=100, lr=1e-2, batch_size=32)]
+    full_cfg = TrainConfig(phases=phases, eval_every=20, progress=False)
+    _, h_full = fit(_net(), _data(), full_cfg, loss_terms=_mse, seed=1)
+
+    class Stop:
+        def __call__(self, state):
+            if state.step >= 60:
+                state.stop = True
+
+    cfg = TrainConfig(phases=phases, eval_every=20, progress=False, checkpoint_every=20)
+    _, h1 = fit(_net(), _data(), cfg, loss_terms=_mse, seed=1, checkpoint_dir=tmp_path, callbacks=(Stop(),))
+    assert len(h1) == 60
+    _, h2 = fit(_net(), _data(), cfg, loss_terms=_mse, seed=1, checkpoint_dir=tmp_path, resume=True)
+    assert len(h2) == 100
+    np.testing.assert_allclose(h2.column("loss"), h_full.column("loss"), rtol=1e-5)
+
+
+def test_float64_training():
+    jax.config.update("jax_enable_x64", True)
+    try:
+        net = MLP(in_size=1, out_size=1, hidden=[8], key=jax.random.PRNGKey(0), dtype=jnp.float64)
+        d = {k: v.astype(np.float64) for k, v in _data().items()}
+        cfg = TrainConfig(phases=[dict(optimizer="lbfgs", steps=50)], eval_every=50, progress=False)
+        model, h = fit(net, d, cfg, loss_terms=_mse)
+        assert model.layers[0].weight.dtype == jnp.float64
+    finally:
+        jax.config.update("jax_enable_x64", False)
+
+
+def test_trace_and_metrics_are_recorded():
+    cfg = TrainConfig(phases=[dict(optimizer="adam", steps=40, lr=1e-2)], eval_every=20, progress=False)
+    _, h = fit(_net(), _data(), cfg, loss_terms=_mse,
+               trace_fn=lambda m: {"unknown/w0": m.layers[0].weight[0, 0]},
+               metrics_fn=lambda m: {"l2": 1.0})
+    assert np.all(np.isfinite(h.column("unknown/w0")))
+    s, v = h.series("metric/l2")
+    assert list(s) == [19, 39]
