@@ -173,13 +173,20 @@ def test_union_drops_covered_arcs_and_shared_faces():
     assert not on_seam.any()
     with pytest.raises(ValueError, match="zero measure|could not draw"):
         s.sample_boundary(5, part="right_1", rng=0)
+    three = u | Disk((0.5, 1), 1)
+    assert three.boundary_parts == ("circle_1", "circle_2", "circle_3")
+    assert three.resolve_parts("boundary") == three.boundary_parts
+    arc = three.sample_boundary(20, part="circle_3", rng=0)  # the third circle, outside the others
+    assert (np.linalg.norm(arc, axis=1) >= 1 - 1e-6).all()
+    assert (np.linalg.norm(arc - [1.2, 0], axis=1) >= 0.8 - 1e-6).all()
 
 
 def test_intersection_and_coincident_faces():
     lens = Disk((0, 0), 1) & Disk((1, 0), 1)
     assert isinstance(lens, Intersection)
     b = lens.sample_boundary(300, method="sobol", rng=0)
-    assert (np.linalg.norm(b, axis=1) <= 1 + 1e-6).all() and (np.linalg.norm(b - [1, 0], axis=1) <= 1 + 1e-6).all()
+    assert (np.linalg.norm(b, axis=1) <= 1 + 1e-6).all()
+    assert (np.linalg.norm(b - [1, 0], axis=1) <= 1 + 1e-6).all()
     # Removing a strip that shares A's right edge leaves no boundary at x=2.
     cut = Rectangle((0, 0), (2, 1)) - Rectangle((1, 0), (2, 1))
     assert cut.on_boundary(np.array([[2.0, 0.5], [1.0, 0.5]])).tolist() == [False, True]
@@ -239,5 +246,6 @@ def test_check_inside_reports_count_and_first_point():
     r = Rectangle((0, 0), (1, 1))
     ok = r.check_inside(np.array([[0.0, 1.0], [0.5, 0.5]], dtype=np.float32), "data")
     assert ok.dtype == np.float64
-    with pytest.raises(ValueError, match=r"data: points outside the domain: 2 of 3, first at row 1: \[1.5, 0.5\]"):
+    msg = r"data: points outside the domain: 2 of 3, first at row 1: \[1.5, 0.5\]"
+    with pytest.raises(ValueError, match=msg):
         r.check_inside(np.array([[0.5, 0.5], [1.5, 0.5], [-1, 0]]), "data")

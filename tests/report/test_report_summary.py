@@ -8,7 +8,7 @@ def test_summary_lines(run_dir, sample):
     lines = text.splitlines()
     assert lines[0].startswith(f"{sample.experiment} (pinn)")
     assert "  final_loss: 1.235e-05" in lines
-    assert any(line.startswith("  steps: 299 (adam -> lbfgs)") for line in lines)
+    assert any(line.startswith("  training: last step 299 (adam -> lbfgs)") for line in lines)
     assert any("unknown nu: 0.99 (true 1, rel. error 0.01)" in line for line in lines)
     for f in sample.findings:
         assert any(f.message in line for line in lines)

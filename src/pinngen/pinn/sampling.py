@@ -54,7 +54,8 @@ class Sampler:
             try:
                 domain.resolve_parts(region)
             except ValueError as err:
-                raise ValueError(f"region={region!r} must be {INTERIOR!r} or a boundary part: {err}") from None
+                msg = f"region={region!r} must be {INTERIOR!r} or a boundary part: {err}"
+                raise ValueError(msg) from None
         self.domain, self.n, self.region, self.method = domain, int(n), region, method
         self.seed, self.resample_every = int(seed), int(resample_every)
 

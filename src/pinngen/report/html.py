@@ -117,8 +117,10 @@ def _diagnosis_text(findings: list[Finding]) -> str:
                 return text.strip()
         except Exception as err:  # a report must not fail because of an optional helper
             log.warning("diagnose.summarize failed (%s); listing finding messages instead", err)
+    counts = [(s, sum(f.severity == s for f in findings)) for s in ("error", "warning", "info")]
+    tally = ", ".join(f"{n} {s}{'s' if n > 1 and s != 'info' else ''}" for s, n in counts if n)
     serious = [f for f in findings if f.severity != "info"] or findings
-    text = " ".join(f.message.strip() for f in serious[:3])
+    text = f"Diagnosis ({tally}): " + " ".join(f.message.strip() for f in serious[:3])
     return text + (f" ({len(serious) - 3} more below.)" if len(serious) > 3 else "")
 
 
@@ -127,7 +129,7 @@ def _training_facts(run: RunData) -> str:
     if h is None or len(h) == 0:
         return ""
     phases = list(dict.fromkeys(p for p in h.phases if p))
-    text = f"Trained for {int(h.steps[-1])} steps"
+    text = f"Trained to step {int(h.steps[-1])}"
     text += f" ({' → '.join(phases)})" if phases else ""
     if "loss" in h:
         text += f"; final training loss {format_value(h.last('loss'))}"
@@ -141,15 +143,9 @@ def _training_facts(run: RunData) -> str:
 
 def _verdict(run: RunData) -> str:
     css, headline = STATUS[_worst(run.findings)]
-    counts = {s: sum(f.severity == s for f in run.findings) for s in ("error", "warning", "info")}
-    tally = ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items() if n)
     parts = [_training_facts(run), _diagnosis_text(run.findings)]
     body = " ".join(html.escape(p) for p in parts if p) or "No training history or findings were recorded."
-    tally_html = f' <span class="tally">({html.escape(tally)})</span>' if tally else ""
-    return (
-        f'<div class="verdict verdict-{css}"><div class="headline">{headline}{tally_html}</div>'
-        f"<p>{body}</p></div>"
-    )
+    return f'<div class="verdict verdict-{css}"><div class="headline">{headline}</div><p>{body}</p></div>'
 
 
 # ---------------------------------------------------------------------------------------------- sections
@@ -186,7 +182,8 @@ def _metrics(metrics: dict) -> str:
     if not flat:
         return ""
     rows = "".join(f'<tr><td class="key">{html.escape(k)}</td>{_cell(v)}</tr>' for k, v in flat.items())
-    table = f'<table class="metrics"><thead><tr><th>metric</th><th>value</th></tr></thead><tbody>{rows}</tbody></table>'
+    head = "<tr><th>metric</th><th>value</th></tr>"
+    table = f'<table class="metrics"><thead>{head}</thead><tbody>{rows}</tbody></table>'
     return _section("metrics", "Metrics", table)
 
 
@@ -200,7 +197,8 @@ def _unknowns(unknowns) -> str:
         for name, value, true, rel in rows
     )
     head = "<tr><th>parameter</th><th>identified</th><th>true</th><th>relative error</th></tr>"
-    return _section("unknowns", "Identified unknowns", f"<table><thead>{head}</thead><tbody>{body}</tbody></table>")
+    table = f"<table><thead>{head}</thead><tbody>{body}</tbody></table>"
+    return _section("unknowns", "Identified unknowns", table)
 
 
 def _tables(tables) -> str:
@@ -219,7 +217,8 @@ def _tables(tables) -> str:
         )
         note = f'<p class="note">{e(str(t["note"]))}</p>' if t.get("note") else ""
         thead = f"<thead><tr>{head}</tr></thead>" if head else ""
-        parts.append(f'{title}<div class="table-wrap"><table>{thead}<tbody>{rows}</tbody></table></div>{note}')
+        table = f'<div class="table-wrap"><table>{thead}<tbody>{rows}</tbody></table></div>'
+        parts.append(f"{title}{table}{note}")
     return _section("tables", "Tables", "".join(parts)) if parts else ""
 
 
@@ -262,8 +261,11 @@ def _add_loss_figure(run: RunData) -> None:
     path = plot_loss_curves(run.history, run.findings, run.path / "figures" / "loss_curves.png",
                             title=f"{run.experiment}: training loss")
     run.figures.insert(0, path)
-    run.captions.setdefault(path.name, "Training loss (total and per term), validation loss, optimizer phases "
-                            "and diagnosed events; learning rate and gradient norm below.")
+    run.captions.setdefault(
+        path.name,
+        "Training loss (total and per term), validation loss, optimizer phases and diagnosed events; "
+        "learning rate and gradient norm below.",
+    )
 
 
 _CSS = """
@@ -271,21 +273,21 @@ _CSS = """
   --err:#b42318; --warn:#b54708; --info:#175cd3; --ok:#067647; }
 * { box-sizing: border-box; }
 body { margin:0; background:#eef1f4; color:var(--fg);
-  font: 16px/1.55 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", "Liberation Sans", "DejaVu Sans", Arial,
-  sans-serif; }
+  font: 16px/1.55 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", "Liberation Sans",
+  "DejaVu Sans", Arial, sans-serif; }
 main { max-width: 1000px; margin: 28px auto; padding: 34px 46px 24px; background:#fff;
   border:1px solid var(--line); border-radius:10px; box-shadow:0 1px 4px rgba(16,24,40,.06); }
 h1 { font-size: 30px; line-height:1.2; margin: 4px 0 8px; letter-spacing:-0.01em; overflow-wrap:anywhere; }
 h2 { font-size: 20px; margin: 34px 0 12px; padding-bottom:6px; border-bottom:1px solid var(--line); }
 h3 { font-size: 16px; margin: 20px 0 6px; }
-.eyebrow { text-transform:uppercase; font-size:12px; letter-spacing:.09em; color:var(--muted); font-weight:600; }
+.eyebrow { text-transform:uppercase; font-size:12px; letter-spacing:.09em; color:var(--muted);
+  font-weight:600; }
 .meta { color:var(--muted); font-size:14px; display:flex; flex-wrap:wrap; gap:6px 16px; align-items:center; }
 .meta .path { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size:12.5px; }
 .kind { background:#e8eef5; color:var(--accent); font-weight:600; padding:1px 9px; border-radius:999px; }
 .verdict { margin-top:18px; padding:12px 18px; border-radius:8px; border:1px solid; border-left-width:5px; }
 .verdict p { margin:4px 0 2px; }
 .verdict .headline { font-weight:700; font-size:17px; }
-.verdict .tally { font-weight:400; color:var(--muted); font-size:14px; }
 .verdict-error { border-color:#f4c7c3; border-left-color:var(--err); background:#fef6f5; }
 .verdict-warning { border-color:#f6dcb8; border-left-color:var(--warn); background:#fffaf3; }
 .verdict-ok { border-color:#c6e7d3; border-left-color:var(--ok); background:#f5fbf7; }
@@ -303,12 +305,13 @@ ul.findings { padding:0; margin:0; }
 .finding .message { margin:6px 0 0; }
 .finding .hint { margin:4px 0 0; color:var(--muted); font-size:14.5px; }
 .step { color:var(--muted); font-size:13px; }
-.badge { display:inline-block; font-size:11px; font-weight:700; text-transform:uppercase; letter-spacing:.05em;
-  padding:2px 9px; border-radius:999px; color:#fff; }
+.badge { display:inline-block; font-size:11px; font-weight:700; text-transform:uppercase;
+  letter-spacing:.05em; padding:2px 9px; border-radius:999px; color:#fff; }
 .badge-error { background:var(--err); } .badge-warning { background:var(--warn); }
 .badge-info { background:var(--info); }
 code, pre, td.key { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; }
-code { font-size:13.5px; background:var(--soft); border:1px solid var(--line); padding:0 5px; border-radius:4px; }
+code { font-size:13.5px; background:var(--soft); border:1px solid var(--line); padding:0 5px;
+  border-radius:4px; }
 .table-wrap { overflow-x:auto; }
 table { border-collapse:collapse; width:100%; font-size:14px; margin:6px 0 12px; }
 th, td { border:1px solid var(--line); padding:5px 10px; text-align:left; vertical-align:top; }
@@ -323,10 +326,12 @@ figure { margin:16px 0 30px; }
 figure img { display:block; max-width:100%; height:auto; margin:0 auto; border:1px solid var(--line);
   border-radius:4px; }
 figcaption { font-size:14px; color:var(--muted); margin-top:8px; text-align:center; }
-figcaption .fname { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size:12px; margin-right:6px; }
-pre { background:var(--soft); border:1px solid var(--line); border-radius:6px; padding:12px 14px; overflow:auto;
-  font-size:13px; line-height:1.45; }
-footer { color:var(--muted); font-size:12px; margin-top:36px; padding-top:10px; border-top:1px solid var(--line); }
+figcaption .fname { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size:12px;
+  margin-right:6px; }
+pre { background:var(--soft); border:1px solid var(--line); border-radius:6px; padding:12px 14px;
+  overflow:auto; font-size:13px; line-height:1.45; }
+footer { color:var(--muted); font-size:12px; margin-top:36px; padding-top:10px;
+  border-top:1px solid var(--line); }
 ul.problems { margin:0 0 8px; padding-left:18px; color:var(--warn); }
 @media print { body { background:#fff; } main { border:none; box-shadow:none; margin:0 auto; } }
 """

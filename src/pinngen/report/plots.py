@@ -42,27 +42,39 @@ def _save(fig: Figure, path: str | os.PathLike) -> Path:
 
 
 def _smooth(values: np.ndarray, log: bool) -> np.ndarray:
-    """Centred moving average (in log10 space for log-scale curves), window ~2% of the points."""
-    n = values.size
-    window = max(5, n // 50) | 1
+    """Centred moving average (in log10 space for log-scale curves), window ~2% of the points.
+
+    The window shrinks at the ends instead of padding, so a trend is not flattened there.
+    """
+    window = max(5, values.size // 50) | 1
     data = np.log10(values) if log else values.astype(float)
     kernel = np.ones(window)
-    padded = np.pad(data, window // 2, mode="edge")
-    out = np.convolve(padded, kernel, mode="valid") / window
+    out = np.convolve(data, kernel, mode="same") / np.convolve(np.ones_like(data), kernel, mode="same")
     return 10.0**out if log else out
 
 
-def _curve(ax, steps, values, *, log, color, label, lw=1.5, ls="-", marker=None, ms=4, zorder=2):
-    """Plot the finite (and, on a log axis, positive) part of a curve; noisy long curves get smoothed."""
+def _curve(ax, steps, values, *, log, color, label, blocks=(), lw=1.5, ls="-", marker=None, ms=4, zorder=2):
+    """Plot the finite (and, on a log axis, positive) part of a curve.
+
+    Curves with more than ``SMOOTH_ABOVE`` points are drawn raw (faint) with a smoothed line on top,
+    smoothed within each optimizer phase so that a phase change is not blurred. Returns True if smoothed.
+    """
     ok = np.isfinite(values) & ((values > 0) if log else True)
     s, v = steps[ok], values[ok]
     if v.size == 0:
-        return
-    if marker is None and v.size > SMOOTH_ABOVE:
-        ax.plot(s, v, color=color, lw=0.6, alpha=0.25, zorder=zorder)
-        ax.plot(s, _smooth(v, log), color=color, lw=lw, ls=ls, label=f"{label} (smoothed)", zorder=zorder)
-    else:
+        return False
+    if marker is not None or v.size <= SMOOTH_ABOVE:
         ax.plot(s, v, color=color, lw=lw, ls=ls, marker=marker, ms=ms, label=label, zorder=zorder)
+        return False
+    ax.plot(s, v, color=color, lw=0.6, alpha=0.25, zorder=zorder)
+    starts = [lo for _, lo, _ in blocks[1:]]
+    block_of = np.searchsorted(starts, s, side="right")
+    for b in np.unique(block_of):
+        m = block_of == b
+        smooth = _smooth(v[m], log) if m.sum() >= 15 else v[m]
+        first = b == block_of[0]
+        ax.plot(s[m], smooth, color=color, lw=lw, ls=ls, zorder=zorder, label=label if first else None)
+    return True
 
 
 def _mark_infs(ax, curves: list[tuple[np.ndarray, np.ndarray]]) -> bool:
@@ -176,13 +188,15 @@ def plot_loss_curves(
 
     colors = {t: TERM_COLORS[i % len(TERM_COLORS)] for i, t in enumerate(terms)}
     curves = []
+    smoothed = False
     if "loss" in history:
         s, v = history.series("loss")
-        _curve(ax, s, v, log=log, color="#17202a", label="total loss", lw=2.0, zorder=4)
+        smoothed |= _curve(ax, s, v, log=log, color="#17202a", label="total loss", blocks=blocks, lw=2.0,
+                           zorder=4)
         curves.append((s, v))
     for t in terms:
         s, v = history.series(f"loss/{t}")
-        _curve(ax, s, v, log=log, color=colors[t], label=t, lw=1.0)
+        smoothed |= _curve(ax, s, v, log=log, color=colors[t], label=t, blocks=blocks, lw=1.0)
         curves.append((s, v))
     for c in val_cols:
         s, v = history.series(c)
@@ -195,7 +209,8 @@ def plot_loss_curves(
     _mark_findings(ax, history, findings)
     ax.set_ylabel("loss" + (" (log scale)" if log else " (symlog scale)"), fontsize=10)
     ax.grid(True, which="major", alpha=0.35)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8.5, frameon=False)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8.5, frameon=False,
+              title="faint: raw values\nsolid: smoothed" if smoothed else None, title_fontsize=8)
     if ax2 is None:
         ax.set_xlabel("optimizer step", fontsize=10)
     else:
@@ -205,25 +220,28 @@ def plot_loss_curves(
 
 def _lr_grad_panel(ax, history: History, blocks) -> None:
     _shade_phases(ax, blocks, label=False)
-    handles = []
+    axes = [ax]
     if "lr" in history:
         s, v = history.series("lr")
         ok = np.isfinite(v) & (v > 0)
-        handles += ax.plot(s[ok], v[ok], color="#16a085", lw=1.5, label="learning rate")
+        ax.plot(s[ok], v[ok], color="#16a085", lw=1.5, label="learning rate")
         ax.set_yscale("log")
         ax.set_ylabel("learning rate", fontsize=10, color="#16a085")
     if "grad_norm" in history:
         gax = ax.twinx() if "lr" in history else ax
+        if gax is not ax:
+            axes.append(gax)
         s, v = history.series("grad_norm")
         gax.set_yscale("log")
-        _curve(gax, s, v, log=True, color="#8e44ad", label="grad norm", lw=1.2)
-        handles += gax.get_lines()[-1:]
+        _curve(gax, s, v, log=True, color="#8e44ad", label="grad norm", blocks=blocks, lw=1.2)
         _mark_infs(gax, [(s, v)])
         gax.set_ylabel("gradient L2 norm", fontsize=10, color="#8e44ad")
     ax.grid(True, which="major", alpha=0.35)
     ax.set_xlabel("optimizer step", fontsize=10)
+    handles = [h for a in axes for h in a.get_legend_handles_labels()[0]]
     if handles:
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.08, 1.0), fontsize=8.5, frameon=False)
+        anchor = 1.08 if len(axes) > 1 else 1.01  # clear of the right-hand axis label
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(anchor, 1), fontsize=8.5, frameon=False)
 
 
 # ---------------------------------------------------------------------------------------------- lr finder
@@ -287,8 +305,8 @@ def plot_unknowns(
         if true is not None:
             ax.axhline(true, color="#17202a", ls="--", lw=1.3, label=f"true {name} = {true:.4g}")
         if ok.any():
-            ax.annotate(f"{v[ok][-1]:.4g}", (s[ok][-1], v[ok][-1]), textcoords="offset points",
-                        xytext=(4, 4), fontsize=9)
+            ax.annotate(f"final {v[ok][-1]:.4g}", (s[ok][-1], v[ok][-1]), textcoords="offset points",
+                        xytext=(-4, -12), ha="right", fontsize=9)
         ax.set_ylabel(name, fontsize=10)
         ax.grid(True, alpha=0.35)
         ax.legend(fontsize=8.5, frameon=False, loc="best")
@@ -508,7 +526,8 @@ def plot_image_grid(
             if j < r.shape[0]:
                 img = np.clip(r[j], 0.0, 1.0)
                 img = img[..., 0] if img.ndim == 3 and img.shape[-1] == 1 else img
-                ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
+                cmap = "gray" if img.ndim == 2 else None
+                ax.imshow(img, cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
         if row_labels is not None:
             axes[i, 0].set_ylabel(str(row_labels[i]), fontsize=10)
     return _save(fig, path)

@@ -58,7 +58,10 @@ class RunData:
 
 
 def load_run(run_dir: str | os.PathLike) -> RunData:
-    """Read a run folder. Raises FileNotFoundError naming the path if the folder or metrics.json is missing."""
+    """Read a run folder.
+
+    Raises FileNotFoundError naming the path if the folder or its metrics.json is missing.
+    """
     path = Path(run_dir)
     if not path.is_dir():
         raise FileNotFoundError(f"run folder not found: {path}")
@@ -170,7 +173,7 @@ def format_value(value) -> str:
 
 
 def unknown_rows(unknowns) -> list[tuple[str, object, object, object]]:
-    """``{"name": {"value", "true", "rel_error"}}`` (or ``{"name": value}``) -> rows of (name, value, true, rel)."""
+    """Unknowns (``{"name": {"value", "true", "rel_error"}}`` or ``{"name": value}``) as table rows."""
     rows = []
     if not isinstance(unknowns, Mapping):
         return rows

@@ -41,7 +41,7 @@ def _training_lines(run: RunData) -> list[str]:
         return []
     phases = list(dict.fromkeys(p for p in history.phases if p))
     phase_text = f" ({' -> '.join(phases)})" if phases else ""
-    line = f"  steps: {int(history.steps[-1])}{phase_text}"
+    line = f"  training: last step {int(history.steps[-1])}{phase_text}"
     if "loss" in history:
         line += f", final loss {format_value(history.last('loss'))}"
     return [line]

@@ -8,9 +8,9 @@ validation loss can be below the training loss. The right learning rate depends 
 Everything here is a pure function of the recorded arrays (:class:`~pinngen.core.history.History`); every
 number that decides a finding is a field of :class:`DiagnoseThresholds`.
 
-Finding codes: ``diverged`` (error), ``still_learning``, ``converged`` (info), ``unstable``, ``jumps``,
-``overfitting``, ``val_below_train``, ``terms_imbalanced``, ``term_stalled``, ``kl_collapse``,
-``too_short`` (info).
+Finding codes: ``diverged`` (error), ``still_learning``, ``converged`` (info), ``no_progress``,
+``unstable``, ``jumps``, ``overfitting``, ``val_below_train``, ``terms_imbalanced``, ``term_stalled``,
+``kl_collapse``, ``too_short`` (info).
 """
 
 from __future__ import annotations
@@ -18,10 +18,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pinngen.core.diagnose.curves import last_phase, load_curve
+from pinngen.core.diagnose.curves import Curve, last_phase, load_curve
 from pinngen.core.diagnose.loss_checks import (
+    EndState,
+    check_blowup,
     check_diverged,
     check_jumps,
+    check_progress,
     check_trend,
     check_unstable,
     end_state,
@@ -52,7 +55,9 @@ def diagnose(
             ``val/loss``; recorded non-finite values stored as +inf, NaN meaning "not recorded").
         context: what the trainer knows, all optional: ``activations`` (list of names), ``dropout``
             (float), ``regularised`` (bool), ``optimizer`` (name), ``lr`` (float), ``latent_dim`` (int).
-            It changes the wording and severity (ReLU jumps, dropout's val < train), never the detection.
+            It changes the wording and severity (ReLU jumps, dropout's val < train), and the KL level
+            per latent unit. Merged over ``history.meta["context"]`` (what ``fit`` stores); without an
+            ``optimizer`` the last phase's name is used, without ``lr`` the last recorded ``lr``.
         thresholds: a :class:`DiagnoseThresholds`; default: its defaults.
         **overrides: threshold fields to replace, e.g. ``still_learning_decrease=0.1``; an unknown name
             raises ValueError listing the valid ones.
@@ -62,7 +67,7 @@ def diagnose(
     findings, and one with fewer than ``min_steps`` recorded losses only ``too_short`` (and ``diverged``).
     """
     th = resolve_thresholds(thresholds, overrides)
-    ctx = normalise_context(context)
+    ctx = normalise_context(context, history)
     loss = load_curve(history, "loss")
     findings, first_bad, broken = check_diverged(history, loss, th, ctx)
     if loss is None or len(loss) < th.min_steps:
@@ -70,12 +75,21 @@ def diagnose(
     unstable: list[Finding] = []
     if not broken:
         end = end_state(last_phase(loss, th.min_steps), th)
-        has_val = "val/loss" in history
         unstable = check_unstable(end, loss, th, ctx, history)
-        findings += check_trend(end, loss, th, has_val, oscillation(end, th)[0])
         findings += unstable
+        findings += _final_state(history, loss, end, th)
         findings += check_validation(history, loss, th, ctx)
         findings += check_terms(history, loss, end, th, ctx)
+    if first_bad is None:
+        findings += check_blowup(loss, th, ctx, history)
     skip_from = unstable[0].step if unstable else None
     findings += check_jumps(loss, th, ctx, before=first_bad, skip_from=skip_from)
     return sort_findings(findings)
+
+
+def _final_state(history, loss: Curve, end: EndState, th: DiagnoseThresholds) -> list[Finding]:
+    """still_learning / converged / no_progress: flat at a level hardly below the start is not
+    "converged" but "no progress"."""
+    stuck = check_progress(end, loss, th)
+    trend = check_trend(end, loss, th, "val/loss" in history, oscillation(end, th)[0])
+    return [*stuck, *(f for f in trend if not (stuck and f.code == "converged"))]

@@ -1,5 +1,5 @@
 """Findings about the training-loss curve itself: diverged, too_short, still_learning / converged,
-unstable, jumps."""
+no_progress, unstable (oscillating or rising at the end, or blowing up in the first steps), jumps."""
 
 from __future__ import annotations
 
@@ -53,9 +53,9 @@ def check_diverged(
     history, loss: Curve | None, th: DiagnoseThresholds, ctx: dict[str, Any]
 ) -> tuple[list[Finding], int | None, bool]:
     """``(findings, first_bad_step, broken_at_end)``: non-finite values in any loss column (training,
-    terms, validation) anywhere in the run, or a training loss exploding above its running minimum."""
-    findings: list[Finding] = []
-    first_bad: list[int] = []
+    terms, validation) anywhere in the run, or a training loss exploding above its running minimum.
+    Both are said in one ``diverged`` finding at the earlier step."""
+    non_finite: list[tuple[int, str, str]] = []  # (step, sentence fragment, series)
     broken = False
     for name in history.columns:
         if not (name == "loss" or name.startswith(("loss/", "val/loss"))):
@@ -64,13 +64,14 @@ def check_diverged(
         bad = np.nonzero(~np.isfinite(values))[0]
         if bad.size:
             step, phase = int(steps[bad[0]]), str(phases[bad[0]])
-            first_bad.append(step)
             broken = broken or (name == "loss" and not np.isfinite(values[-1]))
             where = f" (phase {phase})" if phase else ""
-            message = f"The {w.series_label(name)} became non-finite (inf or nan) at step {step}{where}."
-            findings.append(Finding("diverged", "error", message, _diverged_hint(ctx, history), step, name))
-    if findings:  # one statement: the earliest column to break
-        findings = [min(findings, key=lambda f: (f.step, f.series != "loss"))]
+            label = w.series_label(name)
+            non_finite.append(
+                (step, f"the {label} became non-finite (inf or nan) at step {step}{where}", name)
+            )
+    # One non-finite statement (the earliest column, the total loss first) is enough.
+    events = sorted(non_finite, key=lambda e: (e[0], e[2] != "loss"))[:1]
     exploded = _exploding(loss, th) if loss is not None and len(loss) >= 2 else None
     if exploded is not None:
         i, at_end = exploded
@@ -80,22 +81,32 @@ def check_diverged(
             f"{size:.1f} orders of magnitude" if loss.log else f"by {w.num(size)} times its early spread"
         )
         step = int(loss.steps[i])
-        message = (
-            f"The training loss grew {size_text} above its minimum ({w.num(loss.values[lo])} at step "
-            f"{int(loss.steps[lo])}) from step {step} on."
+        events.append(
+            (
+                step,
+                f"the training loss grew {size_text} above its minimum ({w.num(loss.values[lo])} at step "
+                f"{int(loss.steps[lo])}) from step {step} on",
+                "loss",
+            )
         )
-        findings.append(Finding("diverged", "error", message, _diverged_hint(ctx, history), step, "loss"))
-        first_bad.append(step)
         broken = broken or at_end
-    return findings, min(first_bad, default=None), broken
+    if not events:
+        return [], None, False
+    events.sort(key=lambda e: (e[0], e[2] != "loss"))
+    first = events[0]
+    message = "; ".join(e[1] for e in events[:2])  # the first two events say enough
+    message = message[0].upper() + message[1:] + "."
+    return (
+        [Finding("diverged", "error", message, _diverged_hint(ctx, history), first[0], first[2])],
+        first[0],
+        broken,
+    )
 
 
 def _diverged_hint(ctx: dict[str, Any], history) -> str:
-    known = ctx.get("optimizer") or w.final_lr(ctx, history) is not None
-    lr = f" ({w.lr_advice(ctx, history)})" if known else ""
     return (
-        f"Lower the learning rate{lr}, clip gradients (optax.clip_by_global_norm), check the scaling of "
-        "inputs and targets, and consider float64."
+        f"Lower the learning rate{w.lr_note(ctx, history)}, clip gradients (optax.clip_by_global_norm), "
+        "check the scaling of inputs and targets, and consider float64."
     )
 
 
@@ -110,7 +121,9 @@ def _exploding(loss: Curve, th: DiagnoseThresholds) -> tuple[int, bool] | None:
 
 # --------------------------------------------------------------------------------------------- too_short
 def too_short(n: int, th: DiagnoseThresholds) -> Finding:
-    what = "no training loss was recorded" if n == 0 else f"only {n} training-loss values were recorded"
+    what = (
+        "no training loss was recorded" if n == 0 else f"only {n} finite training-loss values were recorded"
+    )
     message = f"Too little to judge: {what} (at least {th.min_steps} are needed)."
     hint = "Train longer or record the loss more often (a smaller logging interval)."
     return Finding("too_short", "info", message, hint, None, "loss")
@@ -204,10 +217,53 @@ def check_unstable(
         parts.append(f"{w.change_text(whole, end.change)} {where}")
     message = "The training loss " + " and ".join(parts) + "."
     hint = (
-        f"{w.lr_advice(ctx, history).capitalize()}: lower it 3-10x, or use a decaying schedule "
+        f"{w.upper_first(w.lr_advice(ctx, history))}: lower it 3-10x, or use a decaying schedule "
         "(with warm-up); with minibatches, a larger batch also calms the curve."
     )
     return [Finding("unstable", "warning", message, hint, end.step)]
+
+
+def check_blowup(loss: Curve, th: DiagnoseThresholds, ctx: dict[str, Any], history) -> list[Finding]:
+    """``unstable`` steps anywhere (typically the first): the loss rose ``blowup_factor`` above its first
+    value, short of ``diverged``."""
+    if not loss.log:
+        return []
+    peak = int(np.argmax(loss.y))
+    rise = float(loss.y[peak] - loss.y[0])
+    if rise < np.log10(th.blowup_factor):
+        return []
+    step = int(loss.steps[peak])
+    back = loss.y[-1] < loss.y[peak] - 0.5 * np.log10(th.blowup_factor)
+    message = (
+        f"The training loss rose to x{w.num(10.0**rise)} of its first value ({w.num(loss.values[peak])} at "
+        f"step {step}, from {w.num(loss.values[0])}){' before coming back down' if back else ''}: those "
+        "steps were unstable."
+    )
+    hint = (
+        f"{w.upper_first(w.lr_advice(ctx, history))}: lower it, or warm it up from a small value over the "
+        "first steps; clipping gradients also helps."
+    )
+    return [Finding("unstable", "warning", message, hint, step)]
+
+
+def check_progress(end: EndState, whole: Curve, th: DiagnoseThresholds) -> list[Finding]:
+    """``no_progress``: a positive loss that ended above ``no_progress_fraction`` of its first value."""
+    if not whole.log:
+        return []
+    final = float(np.median(end.seg.y[end.start :]))
+    ratio = 10.0 ** (final - whole.y[0])
+    if ratio < th.no_progress_fraction:
+        return []
+    message = (
+        f"The training loss ended at {w.num(10.0**final)}, x{ratio:.2g} of its first value "
+        f"({w.num(whole.values[0])}): the model has hardly learned."
+    )
+    hint = (
+        "Check the learning rate (too high saturates units, too low barely moves them), that the output "
+        "activation and loss fit the task, the scaling of inputs and targets, and the model's size; if this "
+        "level is the noise floor of the data, there is nothing to learn."
+    )
+    return [Finding("no_progress", "warning", message, hint, end.last_step)]
 
 
 # ------------------------------------------------------------------------------------------------- jumps

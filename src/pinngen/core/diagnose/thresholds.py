@@ -43,9 +43,10 @@ class DiagnoseThresholds:
     """...for at least this many consecutive points (or at the final point), so one spike is a jump."""
 
     # --- unstable
-    unstable_amplitude: float = 0.15
+    unstable_amplitude: float = 0.3
     """Robust standard deviation (decades) of the detrended final-window log-loss above which it oscillates
-    (0.15 decades is a typical deviation of about x1.4)."""
+    (0.3 decades is a typical deviation of x2; the minibatch noise of a mean-squared error over a batch of
+    16 is about 0.15 decades, so noisy minibatch curves stay below it)."""
     unstable_sign_changes: float = 0.5
     """...together with at least this fraction of sign changes between successive differences (white
     noise gives about 2/3, a slow wander much less)."""
@@ -54,6 +55,15 @@ class DiagnoseThresholds:
     ``unstable`` even at a smaller amplitude (learning rate at the edge of stability)."""
     unstable_alternation_amplitude: float = 0.01
     """...as long as its amplitude (decades) is at least this, so round-off wiggles do not count."""
+
+    blowup_factor: float = 10.0
+    """A loss that rises this factor above its first recorded value (without diverging) had unstable
+    first steps: ``unstable`` at the peak."""
+
+    # --- no progress
+    no_progress_fraction: float = 0.5
+    """A final level above this fraction of the first recorded value (positive losses): the loss hardly
+    fell (``no_progress``)."""
 
     # --- jumps
     jump_z: float = 8.0
@@ -97,14 +107,16 @@ class DiagnoseThresholds:
             value = getattr(self, f.name)
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ValueError(f"threshold {f.name}={value!r} must be a number")
-            if f.type == "int" and int(value) != value:
-                raise ValueError(f"threshold {f.name}={value!r} must be an integer")
+            if f.type == "int":
+                if int(value) != value:
+                    raise ValueError(f"threshold {f.name}={value!r} must be an integer")
+                object.__setattr__(self, f.name, int(value))  # 20.0 from a YAML/pydantic float dict
             if not value > 0:
                 raise ValueError(f"threshold {f.name}={value!r} must be > 0")
         for name in _FRACTIONS:
             if not getattr(self, name) < 1:
                 raise ValueError(f"threshold {name}={getattr(self, name)!r} must be in (0, 1)")
-        for name in ("jump_factor", "overfit_gap_growth", "terms_ratio"):
+        for name in ("jump_factor", "overfit_gap_growth", "terms_ratio", "blowup_factor"):
             if not getattr(self, name) > 1:
                 raise ValueError(f"threshold {name}={getattr(self, name)!r} must be > 1")
         if self.min_steps < 3:
@@ -123,6 +135,7 @@ _FRACTIONS = (
     "term_stall_share",
     "term_stall_self",
     "term_stall_others",
+    "no_progress_fraction",
 )
 
 

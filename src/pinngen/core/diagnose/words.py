@@ -37,6 +37,10 @@ def num(v: float) -> str:
     return f"{v:.3g}" if 1e-3 <= abs(v) < 1e4 or v == 0 else f"{v:.2e}"
 
 
+def upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def percent(r: float) -> str:
     r = abs(r) * 100
     return f"{r:.1f}%" if r < 10 else f"{r:.0f}%"
@@ -76,17 +80,21 @@ def _norm(name: Any) -> str:
     return str(name).lower().replace("_", "").replace("-", "").replace(" ", "")
 
 
-def normalise_context(context: Mapping[str, Any] | None) -> dict[str, Any]:
-    """A plain dict with ``activations`` as a list of strings and ``optimizer`` lower-cased."""
-    if context is None:
-        return {}
-    if not isinstance(context, Mapping):
+def normalise_context(context: Mapping[str, Any] | None, history=None) -> dict[str, Any]:
+    """The context over ``history.meta['context']``, with ``activations`` a list of strings and
+    ``optimizer`` lower-case (default: the last phase's name when it names a known optimizer)."""
+    if context is not None and not isinstance(context, Mapping):
         raise ValueError(f"context={context!r} must be a dict or None")
-    ctx = dict(context)
+    stored = (getattr(history, "meta", None) or {}).get("context") or {}
+    ctx = {**(stored if isinstance(stored, Mapping) else {}), **(context or {})}
     acts = ctx.get("activations") or []
     if isinstance(acts, str):
         acts = [acts]
     ctx["activations"] = [str(a) for a in acts]
+    if ctx.get("optimizer") is None and history is not None and history.phases:
+        last = history.phases[-1]
+        if _norm(last) in TYPICAL_LR:
+            ctx["optimizer"] = last
     if ctx.get("optimizer") is not None:
         ctx["optimizer"] = str(ctx["optimizer"]).lower()
     return ctx
@@ -120,7 +128,7 @@ def final_lr(ctx: Mapping[str, Any], history) -> float | None:
 
 
 def lr_advice(ctx: Mapping[str, Any], history) -> str:
-    """'the learning rate 0.01 may be too high for adam (a usual start for adam is 0.001)'."""
+    """'the learning rate 0.01 may be too high for adam, where about 0.001 is a usual start'."""
     lr = final_lr(ctx, history)
     opt = ctx.get("optimizer")
     text = "the learning rate" + (f" {num(lr)}" if lr is not None else "") + " may be too high"
@@ -128,8 +136,21 @@ def lr_advice(ctx: Mapping[str, Any], history) -> str:
         text += f" for {opt}"
         typical = TYPICAL_LR.get(_norm(opt))
         if typical is not None:
-            text += f" (a usual start for {opt} is {num(typical)})"
+            text += f", where about {num(typical)} is a usual start"
     return text
+
+
+def lr_note(ctx: Mapping[str, Any], history) -> str:
+    """What is known about the learning rate, as a bracket: ' (0.1 may be too high for adam, where about
+    0.001 is a usual start)', ' (for adam about 0.001 is a usual start)', or ''."""
+    lr = final_lr(ctx, history)
+    opt = ctx.get("optimizer")
+    typical = TYPICAL_LR.get(_norm(opt)) if opt else None
+    if lr is not None:
+        return f" ({lr_advice(ctx, history).removeprefix('the learning rate ')})"
+    if typical is not None:
+        return f" (for {opt} about {num(typical)} is a usual start)"
+    return ""
 
 
 def dy_of(curve: Curve, rel: float) -> float:

@@ -1,9 +1,10 @@
 """Constructive solid geometry: Union (a | b), Difference (a - b), Intersection (a & b).
 
 The boundary of the result is made of the operands' parts, each restricted to where it is really
-boundary; the parts keep their names (a name used by both operands gets suffixes "_1", "_2" in
-operand order, e.g. two disks give "circle_1", "circle_2"). A part that does not reach the result's
-boundary is listed with measure zero; asking to sample it alone raises ValueError.
+boundary. Parts keep their names, except that a name used more than once gets suffixes "_1", "_2",
+... in operand order (two disks give "circle_1", "circle_2"; a third disk joined to their union makes
+"circle_3"). The result also accepts "boundary" (all parts), like every domain. A part that does not
+reach the result's boundary keeps its name with measure zero; sampling it alone raises ValueError.
 
 Restriction rules (int = open interior, on = within tol of the operand's boundary), for a point on a
 part of A (or of B). Where both boundaries coincide, the normals decide, so shared faces are handled:
@@ -15,6 +16,7 @@ Sampling filters the operands' part samples (rejection), so Sobol/LHS lose some 
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import numpy as np
@@ -41,11 +43,12 @@ class _CSG(Domain):
         self.tol = max(a.tol, b.tol)
         self.bbox = self._make_bbox()
         sources = [(0, p) for p in a.boundary_parts] + [(1, p) for p in b.boundary_parts]
-        totals, seen = Counter(p for _, p in sources), Counter()
+        stems = [re.sub(r"_\d+$", "", p) for _, p in sources]  # nested results renumber together
+        totals, seen = Counter(stems), Counter()
         names = []
-        for _, p in sources:
-            seen[p] += 1
-            names.append(p if totals[p] == 1 else f"{p}_{seen[p]}")
+        for (_, p), stem in zip(sources, stems, strict=True):
+            seen[stem] += 1
+            names.append(p if totals[stem] == 1 else f"{stem}_{seen[stem]}")
         self.boundary_parts = tuple(names)
         self._source = dict(zip(names, sources, strict=True))
         self._measures: dict[str, float] = {}
@@ -96,10 +99,10 @@ class _CSG(Domain):
 
     def _sample_part(self, name, n, method, rng):
         own, _, _, p = self._operand(name)
-        what = f"part {name!r} of {self!r}"
+        what, accept = f"part {name!r} of {self!r}", self._accept(name)
         if method == "grid":
-            return _unit.fill_grid(n, lambda m: own._sample_part(p, m, "grid", None), self._accept(name), what)
-        return _unit.fill(n, lambda k: own._sample_part(p, k, method, rng), self._accept(name), what)
+            return _unit.fill_grid(n, lambda m: own._sample_part(p, m, "grid", None), accept, what)
+        return _unit.fill(n, lambda k: own._sample_part(p, k, method, rng), accept, what)
 
 
 def _interior(d: Domain, x: np.ndarray) -> np.ndarray:

@@ -12,7 +12,10 @@ With ``u = psi_y``, ``v = -psi_x`` and ``omega = v_x - u_y`` the steady equation
 Discretisation: second-order centred differences on a uniform ``n x n`` node grid (as in Ghia, Ghia &
 Shin 1982, J. Comput. Phys. 48, 387-411, whose Re=100 centreline data is in ``ghia.py``). The discrete
 system is quadratic in ``(psi, omega)``; Newton's method from zero (whose first step is the Stokes flow)
-converges quadratically, each step one sparse LU solve (``scipy.sparse.linalg.spsolve``).
+converges quadratically, each step one sparse LU solve (``scipy.sparse.linalg.spsolve``): n = 65 takes
+~0.5 s, n = 129 ~3 s. Measured: second-order grid convergence (``min psi`` -0.10038, -0.10272, -0.10332 for
+n = 33, 65, 129; Richardson limit -0.10352); max deviation from Ghia's table 0.0059 (n = 65) and 0.0084
+(n = 129, in ``v``), in line with the known ~0.5-1 % error of that table.
 
 Array convention: fields are ``(n, n)`` arrays indexed ``[iy, ix]`` (rows are y), matching
 ``numpy.meshgrid(x, y)``; ``x = y = linspace(0, 1, n)``. On the lid row ``u = 1`` including both corners.
@@ -28,6 +31,7 @@ from scipy.interpolate import RectBivariateSpline
 from scipy.sparse.linalg import spsolve
 
 from .cache import cached
+from .ghia import GHIA_RE100_U_Y, GHIA_RE100_V_X
 
 _CACHE_VERSION = 1
 
@@ -60,10 +64,9 @@ def _wall_terms(m: int, h: float, lid: float):
     Returns diagonals ``(bl, bx, by)`` and constants ``(gl, gx, gy)`` such that, at interior nodes,
     ``lap(omega) = lap0 omega + bl * psi + gl`` and likewise for the first derivatives.
     """
-    grid = np.zeros((m, m))
-    bottom, top, left, right = (grid.copy() for _ in range(4))
-    bottom[0, :], top[-1, :], left[:, 0], right[:, -1] = 1.0, 1.0, 1.0, 1.0
-    bottom, top, left, right = (a.ravel() for a in (bottom, top, left, right))
+    iy, ix = np.divmod(np.arange(m * m), m)  # interior index -> (row, column), row-major
+    bottom, top = (iy == 0).astype(float), (iy == m - 1).astype(float)
+    left, right = (ix == 0).astype(float), (ix == m - 1).astype(float)
     wall = -2.0 / h**2  # omega_w per unit psi at the adjacent node
     bl = (bottom + top + left + right) * wall / h**2
     bx = (right - left) * wall / (2.0 * h)
@@ -158,8 +161,6 @@ def centreline_profiles(solution: CavitySolution, y=None, x=None) -> tuple[np.nd
     the Ghia et al. (1982) stations in ``ghia.py``. Returns ``(u_of_y, v_of_x)`` with the shapes of
     ``y`` and ``x``.
     """
-    from .ghia import GHIA_RE100_U_Y, GHIA_RE100_V_X
-
     y = GHIA_RE100_U_Y if y is None else np.asarray(y, dtype=float)
     x = GHIA_RE100_V_X if x is None else np.asarray(x, dtype=float)
     # RectBivariateSpline takes (first axis coords, second axis coords) = (y, x) for [iy, ix] arrays.
