@@ -14,6 +14,7 @@ from pinngen.config import ConfigError
 
 KINDS: dict[str, str] = {
     "dense": "pinngen.supervised.experiment",
+    "pinn": "pinngen.pinn.experiment",
     "vae": "pinngen.generative.vae_experiment",
 }
 

@@ -38,10 +38,17 @@ def test_malicious_name_is_escaped(make_run, sample):
     metrics = dict(sample.metrics, experiment="<script>alert(1)</script>",
                    notes=["<img src=x onerror=alert(1)>"])
     run = make_run(metrics=metrics, figure=False)
-    text = write_report(run).read_text()
+    text = write_report(run, plot_missing=False).read_text()
     assert "<script" not in text.lower()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
     assert "<img src=x" not in text
+
+
+def test_broken_optional_files_are_reported_not_fatal(run_dir):
+    (run_dir / "findings.json").write_text("[{\"code\": \"x\", \"severity\": \"fatal\", \"message\": \"m\"}]")
+    (run_dir / "figures" / "captions.json").write_text("{not json")
+    text = write_report(run_dir, plot_missing=False).read_text()
+    assert "skipped an entry" in text and "captions.json is not valid JSON" in text
 
 
 def test_minimal_run_folder(tmp_path):

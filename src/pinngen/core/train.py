@@ -176,7 +176,7 @@ def fit(
                 w = {n: jnp.asarray(v, dtype) for n, v in weight_update(model_now, data, w, global_step).items()}
             ii = jnp.arange(s, s + C, dtype=jnp.int32)
             idx = jnp.asarray(_batch_indices(n_data, batch, seed, pi, s, C)) if batch else None
-            keys = jax.vmap(lambda i: jax.random.fold_in(phase_key, i))(ii)
+            keys = jax.vmap(jax.random.fold_in, in_axes=(None, 0))(phase_key, ii)
             t0 = time.perf_counter()
             if lbfgs:
                 params, opt_state, code, outs, prev_value, stall = chunk(

@@ -7,8 +7,8 @@ The encoder is a stack of 3x3 convolutions with stride 2 (each halves the image,
 dense layer; the decoder mirrors it with a dense layer, then nearest-neighbour upsampling by 2 and a 3x3
 convolution per stage (the Keras tutorial's ``UpSampling2D`` + ``Conv2D``; no checkerboard artefacts of
 transposed convolutions, Odena et al. 2016), cropped to the image size, and a last 3x3 convolution to the
-image's channels. Convolutions run as one ``lax.conv_general_dilated`` per layer over the whole batch
-(NCHW), so no ``vmap`` is needed.
+image's channels. Inside, activations are channels-last ``(n, H, W, C)`` and each convolution is one
+im2col matrix product over the whole batch (see :class:`Conv2d` for why), so no ``vmap`` is needed.
 
 Constructor arguments (keyword or positional): ``ConvEncoder(in_shape, out_size, channels=(32, 64), *,
 key)`` and ``ConvDecoder(out_shape, in_size, channels=(64, 32), *, key)``; ``channels`` lists the width of
@@ -30,14 +30,18 @@ __all__ = ["Conv2d", "ConvDecoder", "ConvEncoder", "as_chw", "upsample2"]
 
 
 class Conv2d(eqx.Module):
-    """2-D convolution on ``(n, C_in, H, W) -> (n, C_out, H', W')`` with zero padding ``kernel // 2``.
+    """2-D convolution on channels-last ``(n, H, W, C_in) -> (n, H', W', C_out)``, zero padding ``kernel // 2``.
 
     With stride 2 the output is ``ceil(H / 2)``, exactly as PyTorch's ``Conv2d(k, stride=2, padding=k//2)``
     for odd ``k``. Weights use Glorot-uniform over fan-in ``C_in k^2`` and fan-out ``C_out k^2`` (Keras'
     default), biases start at zero.
+
+    Computed as im2col + one matrix product: XLA on CPU runs ``lax.conv`` inside a loop body (our training
+    step lives in a ``lax.scan``) 15-30x slower than outside one (jax-ml/jax#12868); patches and a ``dot``
+    are fast in both places.
     """
 
-    weight: jax.Array  # (C_out, C_in, k, k)
+    weight: jax.Array  # (k, k, C_in, C_out)
     bias: jax.Array  # (C_out,)
     stride: int = eqx.field(static=True)
 
@@ -51,20 +55,24 @@ class Conv2d(eqx.Module):
             raise ValueError(f"stride={stride}: choose 1 or 2")
         fan_in, fan_out = in_channels * kernel**2, out_channels * kernel**2
         lim = math.sqrt(6.0 / (fan_in + fan_out))
-        self.weight = jax.random.uniform(key, (out_channels, in_channels, kernel, kernel), dtype, -lim, lim)
+        self.weight = jax.random.uniform(key, (kernel, kernel, in_channels, out_channels), dtype, -lim, lim)
         self.bias = jnp.zeros((out_channels,), dtype)
         self.stride = stride
 
     def __call__(self, x):
-        p = self.weight.shape[-1] // 2
-        y = jax.lax.conv_general_dilated(x, self.weight, (self.stride, self.stride), ((p, p), (p, p)),
-                                         dimension_numbers=("NCHW", "OIHW", "NCHW"))
-        return y + self.bias[None, :, None, None]
+        k, _, c_in, c_out = self.weight.shape
+        p, s = k // 2, self.stride
+        n, h, w, _ = x.shape
+        ho, wo = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+        xp = jnp.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))
+        patches = jnp.concatenate([xp[:, i:i + s * (ho - 1) + 1:s, j:j + s * (wo - 1) + 1:s, :]
+                                   for i in range(k) for j in range(k)], axis=-1)  # (n, ho, wo, k*k*C_in)
+        return patches @ self.weight.reshape(k * k * c_in, c_out) + self.bias
 
 
 def upsample2(x):
-    """Nearest-neighbour upsampling by 2 of ``(n, C, H, W) -> (n, C, 2H, 2W)``."""
-    return jnp.repeat(jnp.repeat(x, 2, axis=2), 2, axis=3)
+    """Nearest-neighbour upsampling by 2 of channels-last ``(n, H, W, C) -> (n, 2H, 2W, C)``."""
+    return jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)
 
 
 def as_chw(shape: Sequence[int]) -> tuple[int, int, int]:
@@ -126,7 +134,7 @@ class ConvEncoder(eqx.Module):
         x = jnp.asarray(x)
         if x.shape[1:] != self.in_shape:
             raise ValueError(f"images of shape {x.shape[1:]}; this encoder takes (n, {', '.join(map(str, self.in_shape))})")
-        h = x[:, None] if len(self.in_shape) == 2 else x  # (n, C, H, W)
+        h = x[..., None] if len(self.in_shape) == 2 else jnp.moveaxis(x, 1, -1)  # (n, H, W, C)
         act = ACTIVATIONS[self.activation]
         for conv in self.convs:
             h = act(conv(h))
@@ -146,7 +154,7 @@ class ConvDecoder(eqx.Module):
     convs: tuple[Conv2d, ...]
     out_conv: Conv2d
     out_shape: tuple[int, ...] = eqx.field(static=True)
-    grid: tuple[int, int, int] = eqx.field(static=True)
+    grid: tuple[int, int, int] = eqx.field(static=True)  # (h, w, C0) of the smallest stage
     activation: str = eqx.field(static=True)
     output_activation: str = eqx.field(static=True)
     in_size: int = eqx.field(static=True)
@@ -167,17 +175,17 @@ class ConvDecoder(eqx.Module):
                            for a, b, k in zip(widths[:-1], widths[1:], keys[1:-1], strict=True))
         self.out_conv = Conv2d(channels[-1], c, kernel, 1, key=keys[-1], dtype=dtype)
         self.out_shape = tuple(int(s) for s in out_shape)
-        self.grid = (channels[0], hh, ww)
+        self.grid = (hh, ww, channels[0])
         self.activation, self.output_activation = activation, output_activation
         self.in_size = int(in_size)
 
     def __call__(self, z, *, key=None, raw: bool = False):
         z = jnp.asarray(z)
         act = ACTIVATIONS[self.activation]
-        h = act(self.head(z)).reshape(z.shape[0], *self.grid)  # (n, C0, h, w)
+        h = act(self.head(z)).reshape(z.shape[0], *self.grid)  # (n, h, w, C0)
         for conv in self.convs:
             h = act(conv(upsample2(h)))
         c, hh, ww = as_chw(self.out_shape)
-        h = self.out_conv(h[:, :, :hh, :ww])  # (n, C, H, W)
-        h = h[:, 0] if len(self.out_shape) == 2 else h
+        h = self.out_conv(h[:, :hh, :ww])  # (n, H, W, C)
+        h = h[..., 0] if len(self.out_shape) == 2 else jnp.moveaxis(h, -1, 1)
         return h if raw else ACTIVATIONS[self.output_activation](h)

@@ -222,7 +222,8 @@ def evaluate(cfg: Config, setup: Setup, model: V.VAE, history, run_dir: Path) ->
     tables.append(_per_class_table(labels, ex["classes"], err, per_image, dims))
     _figures(model, x_test, recon, kl_dim, ev, key, figs, plot_image_grid)
     notes.append(_blur_note(model))
-    if any(f.code == "kl_collapse" for f in history.diagnose(context=dict(latent_dim=model.latent_dim))):
+    context = {**(history.meta.get("context") or {}), "latent_dim": model.latent_dim}
+    if any(f.code == "kl_collapse" for f in history.diagnose(context=context, **cfg.diagnose)):
         notes.append("The KL term collapsed (see the diagnosis): the decoder ignores z, so samples all look "
                      "alike and reconstructions are the average image.")
     if model.observation == "gaussian" and model.variance == "fixed":
@@ -280,8 +281,8 @@ def _figures(model, x_test, recon, kl_dim, ev, key, figs, plot_image_grid) -> No
 
 def _data_model_note(model) -> str:
     if model.observation == "logistic":
-        return ("Bits/dim use a discretised logistic over the pixel levels: a proper distribution over "
-                "8-bit (here {}-level) images, comparable with the histogram.".format(model.levels))
+        return (f"Bits/dim use a discretised logistic over the {model.levels} pixel levels: a proper "
+                "distribution over the quantised images, directly comparable with the histogram.")
     if model.observation == "gaussian":
         return ("Bits/dim use a Gaussian density on dequantised pixels (pixel + u)/L, u ~ U[0,1), minus "
                 "D log L (change of variables): a valid upper bound on the discrete model's bits/dim.")

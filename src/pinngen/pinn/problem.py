@@ -174,7 +174,8 @@ class Problem:
         time: name of the time input (default "t" if present); enables causal weighting.
         periodic: ``{input name: period}`` where the solution is periodic (for periodic embeddings).
         metric_outputs: outputs compared with the reference in ``rel_l2`` (default: all).
-        report: optional ``predict -> {"summary": {...}, "tables": [...]}`` for problem-specific checks.
+        report: optional ``(predict, figures_dir) -> {"summary", "tables", "notes"}`` for problem-specific
+            checks (predict: points (m, d_in) -> (m, n_out)).
     """
 
     def __init__(self, *, name: str, inputs: Sequence[str], outputs: Sequence[str], geometry: Domain,

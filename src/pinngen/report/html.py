@@ -197,7 +197,7 @@ def _unknowns(unknowns) -> str:
         for name, value, true, rel in rows
     )
     head = "<tr><th>parameter</th><th>identified</th><th>true</th><th>relative error</th></tr>"
-    table = f"<table><thead>{head}</thead><tbody>{body}</tbody></table>"
+    table = f'<table class="compact"><thead>{head}</thead><tbody>{body}</tbody></table>'
     return _section("unknowns", "Identified unknowns", table)
 
 
@@ -319,7 +319,7 @@ th { background:var(--soft); font-weight:600; }
 tbody tr:nth-child(even) td { background:#fbfcfd; }
 td.num { text-align:right; font-variant-numeric:tabular-nums; white-space:nowrap; }
 td.key { font-size:13px; }
-table.metrics { width:auto; min-width:55%; }
+table.metrics, table.compact { width:auto; min-width:55%; }
 .note { color:var(--muted); font-size:14px; margin:0 0 8px; }
 ul.notes li { margin-bottom:4px; }
 figure { margin:16px 0 30px; }

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from pinngen.core.findings import Finding
 from pinngen.core.history import History
@@ -41,16 +42,16 @@ def _save(fig: Figure, path: str | os.PathLike) -> Path:
     return Path(path)
 
 
-def _smooth(values: np.ndarray, log: bool) -> np.ndarray:
-    """Centred moving average (in log10 space for log-scale curves), window ~2% of the points.
+def _smooth(values: np.ndarray) -> np.ndarray:
+    """Centred moving average, window ~2% of the points, shrinking at the ends (no padding bias).
 
-    The window shrinks at the ends instead of padding, so a trend is not flattened there.
+    Averaged in linear space even for log-scale plots: the result is the mean loss over the window, which
+    is what an epoch or validation average reports; a log-space mean would sit below it under noise.
     """
     window = max(5, values.size // 50) | 1
-    data = np.log10(values) if log else values.astype(float)
     kernel = np.ones(window)
-    out = np.convolve(data, kernel, mode="same") / np.convolve(np.ones_like(data), kernel, mode="same")
-    return 10.0**out if log else out
+    data = values.astype(float)
+    return np.convolve(data, kernel, mode="same") / np.convolve(np.ones_like(data), kernel, mode="same")
 
 
 def _curve(ax, steps, values, *, log, color, label, blocks=(), lw=1.5, ls="-", marker=None, ms=4, zorder=2):
@@ -71,7 +72,7 @@ def _curve(ax, steps, values, *, log, color, label, blocks=(), lw=1.5, ls="-", m
     block_of = np.searchsorted(starts, s, side="right")
     for b in np.unique(block_of):
         m = block_of == b
-        smooth = _smooth(v[m], log) if m.sum() >= 15 else v[m]
+        smooth = _smooth(v[m]) if m.sum() >= 15 else v[m]
         first = b == block_of[0]
         ax.plot(s[m], smooth, color=color, lw=lw, ls=ls, zorder=zorder, label=label if first else None)
     return True
@@ -359,7 +360,9 @@ def plot_field_comparison(
         meshes.append(ax.pcolormesh(x, y, arr, shading="auto", cmap=cmap, vmin=lo, vmax=hi, rasterized=True))
         ax.set_title(name, fontsize=10)
         ax.set_xlabel(xlabel, fontsize=10)
+        ax.xaxis.set_major_locator(MaxNLocator(5))
     axes[0].set_ylabel(ylabel, fontsize=10)
+    fig.get_layout_engine().set(wspace=0.04)
     fig.colorbar(meshes[0], ax=list(axes[:2]), shrink=0.9, pad=0.01)
     fig.colorbar(meshes[2], ax=axes[2], shrink=0.9, pad=0.01)
     return _save(fig, path)
@@ -400,6 +403,7 @@ def plot_slices(
         ax.plot(x, pred[r], color="#e67e22", lw=1.6, ls="--", label="prediction")
         ax.set_title(f"{cut_label} = {y[r]:.4g}", fontsize=10)
         ax.set_xlabel(xlabel, fontsize=10)
+        ax.xaxis.set_major_locator(MaxNLocator(5))
         ax.grid(True, alpha=0.35)
     axes[0].set_ylabel(value_label, fontsize=10)
     axes[0].legend(fontsize=9, frameon=False)
@@ -478,7 +482,8 @@ def plot_confusion(
             for j in range(k):
                 ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=9 if k <= 10 else 7,
                         color="white" if rates[i, j] > 0.55 else "#17202a")
-    ax.set_xticks(range(k), names, rotation=45 if k > 6 else 0, ha="right" if k > 6 else "center")
+    tilt = k > 6 and max(len(n) for n in names) > 3  # long names would overlap
+    ax.set_xticks(range(k), names, rotation=45 if tilt else 0, ha="right" if tilt else "center")
     ax.set_yticks(range(k), names)
     ax.set_xlabel("predicted class", fontsize=10)
     ax.set_ylabel("true class", fontsize=10)

@@ -92,4 +92,33 @@ def _final_state(history, loss: Curve, end: EndState, th: DiagnoseThresholds) ->
     "converged" but "no progress"."""
     stuck = check_progress(end, loss, th)
     trend = check_trend(end, loss, th, "val/loss" in history, oscillation(end, th)[0])
+    trend = _lbfgs_stopped_by_tolerance(history, trend, end)
     return [*stuck, *(f for f in trend if not (stuck and f.code == "converged"))]
+
+
+_TOLERANCE_STOPS = {
+    "grad_tol": "its gradient norm fell below tol_grad",
+    "loss_change_tol": "the loss stopped changing (relative change below tol_change for 5 steps)",
+    "line_search_failed": "its line search found no step that lowers the loss (the precision floor)",
+}
+
+
+def _lbfgs_stopped_by_tolerance(history, trend: list[Finding], end: EndState) -> list[Finding]:
+    """An L-BFGS phase that stopped on its own tolerance has converged as far as its precision allows,
+    even when the curve was still falling steeply just before: that is L-BFGS's superlinear finish, not
+    unfinished training. A steep fall into a loss-change stop usually means float32 ran out of digits."""
+    phases = history.meta.get("phases") or []
+    last = phases[-1] if phases else {}
+    reason = last.get("stop_reason")
+    if last.get("optimizer") != "lbfgs" or reason not in _TOLERANCE_STOPS:
+        return trend
+    out = [f for f in trend if f.code not in ("still_learning", "converged")]
+    falling = any(f.code == "still_learning" for f in trend)
+    hint = ("The curve was still falling when it stopped: in float32 the line search runs out of digits; "
+            "set dtype: float64 to polish further." if falling and reason != "grad_tol"
+            else "Nothing to do; more steps would not change the result at this tolerance.")
+    out.append(Finding(code="converged", severity="info", step=end.last_step,
+                       message=f"L-BFGS stopped after {last.get('steps_run')} steps because "
+                               f"{_TOLERANCE_STOPS[reason]}: converged to its tolerance.",
+                       hint=hint))
+    return out
