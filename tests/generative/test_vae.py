@@ -22,43 +22,51 @@ def _spec(arch, obs, var):
 
 
 @pytest.fixture(scope="module")
-def images(digits_small):
-    return digits_small
-
-
-@pytest.fixture(scope="module")
 def digits_small():
     from pinngen.data import digits
 
     return jnp.asarray(digits().as_float().x_train[:16])  # (16, 8, 8) in [0, 1]
 
 
+@eqx.filter_jit
+def _terms_and_grads(m, x, key):
+    def total(params, static):
+        t = V.loss_terms(eqx.combine(params, static), {"x": x}, key)
+        return t["reconstruction"] + t["kl"], t
+
+    params, static = eqx.partition(m, eqx.is_inexact_array)
+    (_, terms), grads = jax.value_and_grad(total, has_aux=True)(params, static)
+    return terms, grads
+
+
+@eqx.filter_jit
+def _shapes(m, x, key):
+    mean, log_var = V.encode(m, x)
+    return dict(mean=mean, log_var=log_var, decoded=V.decode(m, mean), recon=V.reconstruct(m, x[:4]),
+                path=V.interpolate(m, x[0], x[1], 6), mean_samples=V.sample(m, 5, key),
+                draws=V.sample(m, 5, key, pixel_noise=True))
+
+
 @pytest.mark.parametrize("arch,obs,var", CASES)
 def test_contract_terms_gradients_shapes(arch, obs, var, digits_small):
     x = digits_small
     m = template(_spec(arch, obs, var), key=jax.random.PRNGKey(0))
-    terms = V.loss_terms(m, {"x": x}, jax.random.PRNGKey(1))
+    terms, grads = _terms_and_grads(m, x, jax.random.PRNGKey(1))
     assert set(terms) == {"reconstruction", "kl"}
     assert all(np.isfinite(float(v)) and jnp.ndim(v) == 0 for v in terms.values())
     assert float(terms["kl"]) >= 0.0
-
-    def total(params):
-        t = V.loss_terms(eqx.combine(params, static), {"x": x}, jax.random.PRNGKey(1))
-        return t["reconstruction"] + t["kl"]
-
-    params, static = eqx.partition(m, eqx.is_inexact_array)
-    grads = jax.grad(total)(params)
     for g in jax.tree_util.tree_leaves(grads):
         assert np.all(np.isfinite(g)) and float(jnp.max(jnp.abs(g))) > 0.0, "a parameter gets no gradient"
 
-    mean, log_var = V.encode(m, x)
-    assert mean.shape == log_var.shape == (16, 3)
-    assert V.decode(m, mean).shape == (16, 8, 8)
-    for noise in (False, True):
-        s = np.asarray(V.sample(m, 5, jax.random.PRNGKey(2), pixel_noise=noise))
+    out = _shapes(m, x, jax.random.PRNGKey(2))
+    assert out["mean"].shape == out["log_var"].shape == (16, 3)
+    assert out["decoded"].shape == (16, 8, 8)
+    assert out["recon"].shape == (4, 8, 8) and out["path"].shape == (6, 8, 8)
+    for name in ("mean_samples", "draws"):
+        s = np.asarray(out[name])
         assert s.shape == (5, 8, 8) and s.min() >= 0.0 and s.max() <= 1.0
-    assert V.reconstruct(m, x[:4]).shape == (4, 8, 8)
-    assert V.interpolate(m, x[0], x[1], 6).shape == (6, 8, 8)
+    # pixel draws lie on the levels grid
+    np.testing.assert_allclose(np.asarray(out["draws"]) * 16, np.round(np.asarray(out["draws"]) * 16), atol=1e-5)
 
 
 @pytest.mark.parametrize("arch,obs,var", CASES[:1] + CASES[-1:])
@@ -80,11 +88,12 @@ def test_same_seed_same_training(digits_small):
         m = template(_spec("dense", "logistic", "learned"), key=jax.random.PRNGKey(0))
         _, h = fit(m, {"x": digits_small}, cfg, loss_terms=V.loss_terms, seed=4, weights={"kl": 0.5})
         runs.append(h)
-    np.testing.assert_array_equal(runs[0]["loss/kl"], runs[1]["loss/kl"])
-    np.testing.assert_array_equal(runs[0]["loss"], runs[1]["loss"])
+    np.testing.assert_array_equal(runs[0].column("loss/kl"), runs[1].column("loss/kl"))
+    np.testing.assert_array_equal(runs[0].column("loss"), runs[1].column("loss"))
     # beta is a weight: the total is reconstruction + 0.5 kl, the recorded terms stay unweighted
     h = runs[0]
-    np.testing.assert_allclose(h["loss"], h["loss/reconstruction"] + 0.5 * h["loss/kl"], rtol=1e-5)
+    np.testing.assert_allclose(h.column("loss"), h.column("loss/reconstruction") + 0.5 * h.column("loss/kl"),
+                               rtol=1e-5)
 
 
 def test_reparameterisation_gradient_matches_closed_form():
@@ -114,8 +123,8 @@ def test_terms_sum_to_the_negative_elbo(digits_small):
     # one draw of log w with the same key as the training terms: reconstruction + kl = -E[log w] on average
     m = template(_spec("dense", "logistic", "learned"), key=jax.random.PRNGKey(0))
     x = digits_small[:4]
-    terms = [V.loss_terms(m, {"x": x}, jax.random.PRNGKey(i)) for i in range(200)]
-    neg_elbo_terms = np.mean([float(t["reconstruction"] + t["kl"]) for t in terms])
+    terms = jax.jit(jax.vmap(lambda k: V.loss_terms(m, {"x": x}, k)))(jax.random.split(jax.random.PRNGKey(0), 500))
+    neg_elbo_terms = float(jnp.mean(terms["reconstruction"] + terms["kl"]))
     logw = V.log_weights(m, x, jax.random.PRNGKey(7), 2000, data_key=jax.random.PRNGKey(8))
     assert abs(neg_elbo_terms - float(-jnp.mean(logw))) < 0.01 * abs(neg_elbo_terms)
 

@@ -144,7 +144,7 @@ class ConvEncoder(eqx.Module):
 class ConvDecoder(eqx.Module):
     """``(n, in_size)`` -> images ``(n, *out_shape)``.
 
-    Dense layer to ``channels[0] x h x w`` (the encoder's smallest grid), then per entry of ``channels``
+    Dense layer to ``h x w x channels[0]`` (the encoder's smallest grid), then per entry of ``channels``
     upsampling by 2 and a 3x3 convolution (with ``activation``), cropping to ``(H, W)``, and a last 3x3
     convolution to the image's channels followed by ``output_activation`` (``raw=True`` skips it, for
     losses fused with their activation).
