@@ -154,3 +154,9 @@ def test_trace_and_metrics_are_recorded():
     assert np.all(np.isfinite(h.column("unknown/w0")))
     s, v = h.series("metric/l2")
     assert list(s) == [19, 39]
+
+
+def test_epochs_set_the_number_of_steps_keras_style():
+    cfg = TrainConfig(phases=[dict(optimizer="adam", epochs=3, batch_size=32)], eval_every=10, progress=False)
+    _, h = fit(_net(), _data(256), cfg, loss_terms=_mse)
+    assert len(h) == 3 * (256 // 32)

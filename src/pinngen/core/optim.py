@@ -41,6 +41,7 @@ class Phase(BaseModel):
     weight_decay: float = Field(0.0, ge=0.0)
     momentum: float | None = Field(None, ge=0.0, lt=1.0)
     batch_size: int | None = Field(None, ge=1, description="None: full batch")
+    epochs: int | None = Field(None, ge=1, description="if set, steps = epochs * (n_samples // batch_size)")
     # L-BFGS only
     memory: int = Field(20, ge=1)
     max_linesearch_steps: int = Field(30, ge=1)
@@ -56,6 +57,13 @@ class Phase(BaseModel):
     @property
     def label(self) -> str:
         return self.optimizer
+
+    def resolved(self, n_samples: int) -> Phase:
+        """This phase with ``steps`` computed from ``epochs`` (Keras-style) for a data set of n samples."""
+        if self.epochs is None:
+            return self
+        per_epoch = max(n_samples // self.batch_size, 1) if self.batch_size else 1
+        return self.model_copy(update={"steps": self.epochs * per_epoch})
 
 
 def make_schedule(phase: Phase) -> optax.Schedule:

@@ -121,6 +121,9 @@ def fit(
     from pinngen.core import checkpoint as ckpt
 
     cfg = config if isinstance(config, TrainConfig) else TrainConfig.model_validate(config or {})
+    if any(p.epochs for p in cfg.phases):
+        n = _data_size(data)
+        cfg = cfg.model_copy(update={"phases": [p.resolved(n) for p in cfg.phases]})
     loss_terms = loss_terms or type(model).loss_terms
     key = jax.random.PRNGKey(seed) if key is None else key
     params, static = eqx.partition(model, trainable_filter(model))
