@@ -171,11 +171,31 @@ class History:
             h.meta = json.loads(meta_path.read_text())
         return h
 
+    def to_json(self, path: str | os.PathLike) -> None:
+        """Columns and meta as JSON (``null`` where not recorded, ``"inf"`` for recorded non-finite values)."""
+        atomic_write_text(path, json.dumps({"meta": self.meta, "columns": self.to_dict()}, default=str))
+
+    @classmethod
+    def from_json(cls, path: str | os.PathLike) -> History:
+        d = json.loads(Path(path).read_text())
+        cols = d["columns"]
+        h = cls()
+        steps, phases = np.asarray(cols.pop("step"), np.int64), cols.pop("phase")
+        data = {n: np.array([math.nan if v is None else float(v) for v in vals]) for n, vals in cols.items()}
+        start = 0
+        for i in range(1, len(steps) + 1):
+            if i == len(steps) or phases[i] != phases[start]:
+                h.extend(steps[start:i], phases[start], {n: v[start:i] for n, v in data.items()})
+                start = i
+        h.meta = d.get("meta", {})
+        return h
+
     def to_dict(self) -> dict:
         return {
             "step": self.steps.tolist(),
             "phase": self.phases,
-            **{n: [None if math.isnan(v) else v for v in self.column(n).tolist()] for n in self.columns},
+            **{n: [None if math.isnan(v) else (v if math.isfinite(v) else str(v)) for v in self.column(n).tolist()]
+               for n in self.columns},
         }
 
 

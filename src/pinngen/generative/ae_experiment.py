@@ -216,3 +216,269 @@ def setup(cfg: Config) -> Setup:
                   classes=list(images.classes), data_note=note, variants=_variants(cfg), context=context)
     return Setup(model=model, data={"x": x_train}, loss_terms=ae.Autoencoder.loss_terms, spec=spec,
                  fit_kwargs=dict(val_data={"x": x_val}, context=context), extras=extras)
+
+
+# --------------------------------------------------------------------------- training the other variants
+
+
+def _train_variant(cfg: Config, setup: Setup, v: dict):
+    from pinngen.core.train import fit
+
+    spec = {**setup.spec, **_spec(cfg, setup.spec["image_shape"], v["output"], v["latent"])}
+    model = template(spec, key=jax.random.PRNGKey(cfg.seed))
+    train = cfg.train.model_copy(update={"phases": v["phases"], "checkpoint_every": None})
+    context = {**setup.extras["context"], "optimizer": v["optimizer"], "lr": v["lr"]}
+    model, history = fit(model, setup.data, train, loss_terms=ae.Autoencoder.loss_terms, seed=cfg.seed,
+                         key=jax.random.PRNGKey(cfg.seed), val_data=setup.fit_kwargs["val_data"], context=context)
+    return model, history, spec
+
+
+def _assess(cfg: Config, v: dict, model, history, x_test) -> dict:
+    findings = history.diagnose(context=history.meta.get("context"), **cfg.diagnose)
+    codes = [f.code for f in findings]
+    mse = ae.reconstruction_error(model, x_test, metric="mse")
+    bce = ae.reconstruction_error(model, x_test, metric="bce")
+    main = [c for c in codes if c in ("diverged", "still_learning", "converged", "unstable", "overfitting")]
+    return dict(name=v["name"], output=v["output"], latent=v["latent"], optimizer=v["optimizer"], lr=v["lr"],
+                test_mse=float(np.mean(mse)), test_bce=float(np.mean(bce)), mse=mse, params=model.n_params(),
+                train_s=history.last("time"), steps=len(history), val_loss=history.last("val/loss"),
+                codes=codes, diagnosis=", ".join(c.replace("_", " ") for c in (main or codes)) or "none",
+                findings=findings, model=model, history=history)
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def evaluate(cfg: Config, setup: Setup, model, history, run_dir: Path) -> dict:
+    from pinngen.report.plots import plot_image_grid, plot_loss_curves
+
+    t0 = time.perf_counter()
+    run_dir, ex = Path(run_dir), setup.extras
+    figs = run_dir / "figures"
+    figs.mkdir(parents=True, exist_ok=True)
+    x_test, y_test, classes = ex["x_test"], ex["y_test"], ex["classes"]
+    compare = cfg.kind == "ae-compare"
+    results = []
+    for i, v in enumerate(ex["variants"]):
+        if i == 0:
+            m, h = model, history
+        else:
+            log.info("ae-compare: training %s (%d/%d)", v["name"], i + 1, len(ex["variants"]))
+            m, h, spec = _train_variant(cfg, setup, v)
+            ckpt.save_model(run_dir / "variants" / v["name"], m, spec)
+        results.append(_assess(cfg, v, m, h, x_test))
+        if compare:
+            (run_dir / "histories").mkdir(exist_ok=True)
+            h.to_csv(run_dir / "histories" / f"{v['name']}.csv")
+    captions = {"loss_curves.png": f"Loss curves of the reference variant {results[0]['name']}."}
+    if compare:
+        for r in results[1:]:
+            name = f"loss_{r['name']}.png"
+            plot_loss_curves(r["history"], r["findings"], figs / name, title=f"{r['name']}: {r['diagnosis']}")
+            captions[name] = f"Loss curves of {r['name']} ({r['optimizer']}, lr {r['lr']:g}): {r['diagnosis']}."
+
+    ref = results[0]
+    pick = _grid_indices(y_test, cfg.evaluation.n_images)
+    rows = [x_test[pick]] + [np.asarray(r["model"].reconstruct(jnp.asarray(x_test[pick]))) for r in results]
+    plot_image_grid(rows, figs / "reconstructions.png", row_labels=["original"] + [r["name"] for r in results],
+                    title="Test images (top) and their reconstructions")
+    captions["reconstructions.png"] = "Original test images above, each variant's reconstruction below."
+    notes = [ex["data_note"], _budget_note(cfg, len(setup.data["x"]), results)]
+    notes += _latent_figures(cfg, ref, x_test, y_test, classes, figs, captions)
+    anomaly = ae.anomaly_detector(ref["model"], ex["x_val"], quantile=cfg.evaluation.anomaly_quantile)
+    flagged = anomaly.scores(x_test) > anomaly.threshold
+    tables = [_variant_table(results), _class_table(results, y_test, classes, flagged)]
+    notes += _class_notes(ref, y_test, classes, flagged, anomaly)
+    if compare:
+        notes += claims(results)
+    summary = {"test_mse": ref["test_mse"], "test_bce": ref["test_bce"], "reference": ref["name"],
+               "params": ref["params"], "anomaly_threshold": anomaly.threshold,
+               "test_flagged_fraction": float(np.mean(flagged)), "n_train": len(setup.data["x"]),
+               "n_test": len(x_test), "data": setup.spec["data_note"]}
+    if compare:
+        best = min(results, key=lambda r: r["test_mse"])
+        summary.update(best_variant=best["name"], best_test_mse=best["test_mse"], n_variants=len(results),
+                       all_variants_train_seconds=round(sum(r["train_s"] for r in results), 2))
+    if cfg.evaluation.classifier_steps:
+        table, audit_notes, audit_summary = _audit(cfg, setup, ref["model"], figs, captions)
+        tables.append(table)
+        notes += audit_notes
+        summary.update(audit_summary)
+    summary["evaluate_seconds"] = round(time.perf_counter() - t0, 2)
+    atomic_write_json(figs / "captions.json", captions)
+    return {"summary": summary, "tables": tables, "notes": notes,
+            "variants": {r["name"]: {k: r[k] for k in ("test_mse", "test_bce", "params", "train_s", "steps",
+                                                       "diagnosis")} for r in results}}
+
+
+def _grid_indices(y, n: int) -> np.ndarray:
+    """``n`` test indices, one per class first (in class order), then the next unused ones."""
+    first = [int(np.flatnonzero(y == c)[0]) for c in np.unique(y)][:n]
+    rest = [i for i in range(len(y)) if i not in set(first)][: n - len(first)]
+    return np.asarray(first + rest)
+
+
+def _budget_note(cfg: Config, n_train: int, results) -> str:
+    parts = []
+    for p in cfg.train.phases:
+        batch = p.batch_size or n_train
+        parts.append(f"{p.steps} {p.optimizer} steps (lr {p.lr:g}) of batch {batch} = "
+                     f"{p.steps * batch / max(n_train, 1):.2f} epochs of {n_train} images")
+    total = sum(r["train_s"] for r in results)
+    return (f"Budget per variant: {'; then '.join(parts)}. Training took {total:.0f} s for "
+            f"{len(results)} variant(s) (the loop's clock, compilation included).")
+
+
+def _latent_figures(cfg, ref, x_test, y_test, classes, figs, captions) -> list[str]:
+    model = ref["model"]
+    sel = np.arange(min(len(x_test), 3000))
+    codes = ae.batched(lambda xb: model.encode(jnp.asarray(xb)), x_test[sel], 1000)
+    _, ratio = interpret.latent_pca(codes, 2)
+    interpret.plot_latent_pca(codes, y_test[sel], figs / "latent_pca.png", classes=classes,
+                              title=f"Latent codes of {ref['name']} (test images), first two PCs")
+    captions["latent_pca.png"] = "Test images' latent codes projected on their first two principal components."
+    notes = [f"The first two principal components of {ref['name']}'s latent codes explain "
+             f"{100 * float(np.sum(ratio)):.0f}% of their variance."]
+    if cfg.evaluation.traversal_dims:
+        mean, std, dims = interpret.traversal_from_codes(codes, k=cfg.evaluation.traversal_dims)
+        values = (-2.0, -1.0, 0.0, 1.0, 2.0)
+        grid = interpret.latent_traversal(model.decode, mean, dims=dims, values=values, scale=std)
+        interpret.plot_latent_traversal(grid, figs / "latent_traversal.png", dims=dims, values=values,
+                                        title=ref["name"])
+        captions["latent_traversal.png"] = ("One latent coordinate varied per row (the most spread ones), "
+                                            "from the mean code, in units of that coordinate's std.")
+    return notes
+
+
+def _variant_table(results) -> dict:
+    rows = [[r["name"], r["output"].replace("_", "+"), r["latent"], r["optimizer"], r["test_mse"], r["test_bce"],
+             r["params"], round(r["train_s"], 1), r["steps"], r["val_loss"], r["diagnosis"]] for r in results]
+    return {"title": "Variants (same data, same budget)", "rows": rows,
+            "columns": ["variant", "output+loss", "bottleneck", "optimizer", "test MSE", "test BCE",
+                        "parameters", "train s", "steps", "final val loss", "loss-curve diagnosis"],
+            "note": "Test MSE and BCE are per-pixel means over the test images, pixels in [0, 1]; BCE clips "
+                    "predictions to [1e-7, 1 - 1e-7], so linear outputs are comparable. The val loss is each "
+                    "variant's own training loss, so it is comparable only between variants with the same loss."}
+
+
+def _class_table(results, y, classes, flagged) -> dict:
+    rows = []
+    for c in np.unique(y):
+        sel = y == c
+        rows.append([classes[c], int(sel.sum())] + [float(np.mean(r["mse"][sel])) for r in results]
+                    + [float(np.mean(flagged[sel]))])
+    return {"title": "Per-class test MSE", "rows": rows,
+            "columns": ["class", "n"] + [r["name"] for r in results] + [f"flagged ({results[0]['name']})"],
+            "note": "flagged: the fraction of the class whose reconstruction error exceeds the anomaly threshold "
+                    "(a validation quantile) of the reference variant."}
+
+
+def _class_notes(ref, y, classes, flagged, anomaly) -> list[str]:
+    per = {classes[c]: float(np.mean(ref["mse"][y == c])) for c in np.unique(y)}
+    worst, best = max(per, key=per.get), min(per, key=per.get)
+    frac = {classes[c]: float(np.mean(flagged[y == c])) for c in np.unique(y)}
+    most = max(frac, key=frac.get)
+    return [f"Per class ({ref['name']}): {worst} is reconstructed worst (MSE {per[worst]:.4f}, "
+            f"{per[worst] / per[best]:.1f}x the best class, {best}).",
+            f"Anomaly threshold = the {100 * anomaly.quantile:g}% quantile of validation errors "
+            f"({anomaly.threshold:.4g}); {100 * float(np.mean(flagged)):.1f}% of test images exceed it "
+            f"(expected about {100 * (1 - anomaly.quantile):.0f}% if test looks like validation); the most "
+            f"flagged class is {most} ({100 * frac[most]:.1f}%): the model treats what it reconstructs badly "
+            f"as unusual, whether or not it is."]
+
+
+def _ratio_words(r: float) -> str:
+    if r < 1 - TIE:
+        return f"{100 * (1 - r):.0f}% lower"
+    if r > 1 + TIE:
+        return f"{100 * (r - 1):.0f}% higher"
+    return f"within {100 * TIE:.0f}% ({r:.2f}x)"
+
+
+def claims(results) -> list[str]:
+    """Sentences that test the lecture's claims against the variants' numbers (nothing is assumed)."""
+    groups: dict[tuple, dict] = {}
+    for r in results:
+        groups.setdefault((r["latent"], r["optimizer"]), {})[r["output"]] = r
+    notes = []
+    for (latent, opt), g in groups.items():
+        where = f"(bottleneck {latent}, {opt})"
+        lin, smse, sbce = g.get("linear_mse"), g.get("sigmoid_mse"), g.get("sigmoid_bce")
+        if lin is not None:
+            still = "still_learning" in lin["codes"]
+            others = [o for o, r in g.items() if o != "linear_mse" and "still_learning" in r["codes"]]
+            if still:
+                tail = (f"; but {', '.join(others)} are still learning too, so this budget does not single it out"
+                        if others else "; the sigmoid variants are not")
+                notes.append(f"Claim 'linear+MSE had not finished learning' {where}: SUPPORTED: its loss curve "
+                             f"is still learning at the end{tail}.")
+            else:
+                notes.append(f"Claim 'linear+MSE had not finished learning' {where}: NOT SUPPORTED: its loss "
+                             f"curve's diagnosis is '{lin['diagnosis']}'.")
+        if lin is not None and smse is not None:
+            r = smse["test_mse"] / lin["test_mse"]
+            verdict = ("SUPPORTED" if r < 0.8 else "PARTLY SUPPORTED (better, not much better)" if r < 1 - TIE
+                       else "NOT SUPPORTED" if r <= 1 + TIE else "CONTRADICTED")
+            notes.append(f"Claim 'sigmoid+MSE is much better than linear+MSE' {where}: {verdict}: test MSE "
+                         f"{smse['test_mse']:.4f} vs {lin['test_mse']:.4f}, {_ratio_words(r)} "
+                         f"('much better' taken as at least 20% lower).")
+        if smse is not None and sbce is not None:
+            r = sbce["test_mse"] / smse["test_mse"]
+            rb = sbce["test_bce"] / smse["test_bce"]
+            verdict = "SUPPORTED" if r < 1 - TIE else "NOT SUPPORTED (a tie)" if r <= 1 + TIE else "CONTRADICTED"
+            notes.append(f"Claim 'sigmoid+BCE is better still' {where}: {verdict}: test MSE {sbce['test_mse']:.4f} "
+                         f"vs {smse['test_mse']:.4f} ({_ratio_words(r)}); test BCE {_ratio_words(rb)}.")
+    notes += _pair_notes(results, "latent", "bottleneck")
+    notes += _pair_notes(results, "optimizer", "optimizer")
+    notes.append(f"One seed per variant: differences within {100 * TIE:.0f}% are called ties.")
+    return notes
+
+
+def _pair_notes(results, field: str, label: str) -> list[str]:
+    """Compare variants that differ only in ``field`` with the first value of that field."""
+    values = list(dict.fromkeys(r[field] for r in results))
+    if len(values) < 2:
+        return []
+    others = [f for f in ("output", "latent", "optimizer") if f != field]
+    index = {(r[others[0]], r[others[1]], r[field]): r for r in results}
+    notes = []
+    for v in values[1:]:
+        parts = []
+        for r in results:
+            if r[field] != values[0]:
+                continue
+            alt = index.get((r[others[0]], r[others[1]], v))
+            if alt is not None:
+                parts.append(f"{r['output']}: {_ratio_words(alt['test_mse'] / r['test_mse'])}")
+        if parts:
+            notes.append(f"Test MSE with {label} {v} relative to {values[0]}: {'; '.join(parts)}.")
+    return notes
+
+
+def _audit(cfg: Config, setup: Setup, model, figs, captions):
+    from pinngen.generative import audit
+    from pinngen.report.plots import plot_image_grid
+
+    ex = setup.extras
+    clf = audit.train_classifier(setup.data["x"], ex["y_train"], test_images=ex["x_test"],
+                                 test_labels=ex["y_test"], classes=ex["classes"],
+                                 steps=cfg.evaluation.classifier_steps, seed=cfg.seed)
+    codes = ae.batched(lambda xb: model.encode(jnp.asarray(xb)), setup.data["x"][:5000], 1000)
+    mean, cov = codes.mean(axis=0), np.cov(codes, rowvar=False)
+    rng = np.random.default_rng(cfg.seed)
+    z = rng.multivariate_normal(mean, np.atleast_2d(cov), size=cfg.evaluation.n_samples, method="eigh")
+    samples = ae.batched(lambda zb: model.decode(jnp.asarray(zb, jnp.float32)), z, 1000)
+    counts = audit.class_histogram(clf, samples)
+    table = audit.coverage(counts, ex["y_train"], ex["classes"])
+    table["title"] = "Audit: classes of images decoded from a Gaussian fitted to the latent codes"
+    plot_image_grid([samples[:10], samples[10:20]], figs / "latent_samples.png",
+                    title="Decoded samples z ~ N(mean, cov of training codes)")
+    captions["latent_samples.png"] = ("Images decoded from Gaussian samples in latent space (an autoencoder "
+                                      "is not trained as a generator: expect blur and mixtures).")
+    notes = [f"Audit classifier (dense, {cfg.evaluation.classifier_steps} Adam steps, trained on the same "
+             f"training images): test accuracy {100 * clf.accuracy:.1f}% on {clf.n_test} images.",
+             f"Decoded latent samples by class: total variation distance {table['total_variation']:.3f} from "
+             f"the training class mix" + (f"; never generated: {', '.join(table['missing'])}" if table["missing"]
+                                         else "") + "."]
+    summary = {"classifier_accuracy": clf.accuracy, "samples_total_variation": table["total_variation"]}
+    return {k: table[k] for k in ("title", "columns", "rows", "note")}, notes, summary
