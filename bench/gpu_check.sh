@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The prepared script for a lent GPU machine (device tool). It runs from the repository root there, with
+# the pydantic wheels carried in .whl/ (the machine's image has JAX+CUDA, equinox, optax, scipy, matplotlib).
+#   1. the core, PINN and generative tests with JAX on the GPU,
+#   2. `pinngen run burgers` on the GPU (wall time, accuracy),
+#   3. bench/train_overhead.py on that machine's quiet CPU.
+# Results land in $OUT; BENCHMARKS.md records them with the date and the card.
+set -u
+OUT=${OUT:-/tmp/gpu_out}
+mkdir -p "$OUT"
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
+  || { echo "wheel install failed"; exit 1; }
+export PYTHONPATH=$PWD/src:/tmp/site PYTHONUNBUFFERED=1 MPLBACKEND=Agg
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+python3 -c "import jax, equinox, optax; print('jax', jax.__version__, jax.devices(), 'eqx', equinox.__version__, 'optax', optax.__version__)"
+echo "== 1. tests on the GPU"
+JAX_PLATFORMS=cuda timeout ${TEST_S:-200} python3 -m pytest -q -p no:cacheprovider ${TESTS:-tests/core tests/pinn tests/supervised} 2>&1 | tail -n 15
+echo "== 2. burgers on the GPU"
+/usr/bin/time -v env JAX_PLATFORMS=cuda timeout ${BURGERS_S:-240} python3 -m pinngen.cli run burgers --out "$OUT/burgers-gpu" \
+  --no-progress ${BURGERS_SET:-} 2>&1 | grep -E "rel_l2|max_abs|steps|train_seconds|Elapsed|error|Error" | head -n 20
+cp "$OUT/burgers-gpu/metrics.json" "$OUT/burgers-gpu-metrics.json" 2>/dev/null
+echo "== 3. training-loop overhead on this machine's CPU"
+JAX_PLATFORMS=cpu timeout ${OVERHEAD_S:-150} python3 bench/train_overhead.py --repeats 3 --steps 1000 2>&1 | tee "$OUT/train_overhead.md"
