@@ -24,7 +24,7 @@ $(TESTSTAMP): pyproject.toml | $(BIN)/python
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/pinngen run demo --out runs/demo
+	$(BIN)/pinngen run burgers --out runs/demo
 
 test: $(TESTSTAMP)
 	$(BIN)/ruff check src tests bench

@@ -16,6 +16,8 @@ KINDS: dict[str, str] = {
     "dense": "pinngen.supervised.experiment",
     "pinn": "pinngen.pinn.experiment",
     "vae": "pinngen.generative.vae_experiment",
+    "autoencoder": "pinngen.generative.ae_experiment",
+    "ae-compare": "pinngen.generative.ae_experiment",
 }
 
 

@@ -7,7 +7,6 @@ import pytest
 
 from pinngen.pinn.conditions import (
     Dirichlet,
-    InitialRate,
     InitialValue,
     Neumann,
     Observations,

@@ -47,6 +47,9 @@ class Phase(BaseModel):
     max_linesearch_steps: int = Field(30, ge=1)
     tol_grad: float = Field(1e-10, ge=0.0, description="stop when the gradient norm falls below")
     tol_change: float = Field(1e-12, ge=0.0, description="stop when |relative loss change| falls below")
+    approx_dec_rtol: float | None = Field(
+        None, ge=0.0, description="zoom line search: relative loss level under which the approximate "
+        "(Hager-Zhang) Wolfe conditions apply; default: 1e-6 in float64, larger in float32 (see make_optimizer)")
 
     @model_validator(mode="after")
     def _lbfgs_full_batch(self):
@@ -91,6 +94,14 @@ def make_schedule(phase: Phase) -> optax.Schedule:
     return base
 
 
+def _approx_dec_rtol(phase: Phase) -> float:
+    import os
+
+    if phase.approx_dec_rtol is not None:
+        return phase.approx_dec_rtol
+    return float(os.environ.get("PINNGEN_LBFGS_ADR", "1e-6"))
+
+
 def make_optimizer(phase: Phase) -> tuple[optax.GradientTransformation, optax.Schedule]:
     """The Optax transformation of a phase, and its schedule (for recording the lr per step)."""
     sched = make_schedule(phase)
@@ -111,7 +122,8 @@ def make_optimizer(phase: Phase) -> tuple[optax.GradientTransformation, optax.Sc
         opt = optax.adagrad(sched)
     elif name == "lbfgs":
         # The line search picks the step; lr only scales the first trial step.
-        ls = optax.scale_by_zoom_linesearch(max_linesearch_steps=phase.max_linesearch_steps)
+        ls = optax.scale_by_zoom_linesearch(max_linesearch_steps=phase.max_linesearch_steps,
+                                            approx_dec_rtol=_approx_dec_rtol(phase))
         opt = optax.lbfgs(learning_rate=None, memory_size=phase.memory, linesearch=ls)
         sched = optax.constant_schedule(1.0)
     else:

@@ -53,8 +53,34 @@ def _gather(data, idx):
     return jax.tree_util.tree_map(lambda a: a[idx], data)
 
 
-def gradient_chunk(total_fn, opt: optax.GradientTransformation, sched, trace_fn=None):
-    """Chunk of first-order steps (Adam, SGD, ...). Returns a jitted function."""
+def gradient_chunk(total_fn, opt: optax.GradientTransformation, sched, trace_fn=None, *, masked: bool = True):
+    """Chunk of first-order steps (Adam, SGD, ...). Returns a jitted function.
+
+    ``masked=False`` is the fast path for a full chunk: every step runs, with no per-step branch or
+    parameter select. Its returned code is non-zero if any step saw a non-finite loss; the caller then
+    re-runs the same chunk with ``masked=True``, which stops exactly before the bad update (same keys and
+    batches, so the same trajectory) and keeps the last good parameters.
+    """
+
+    def grad_step(params, opt_state, batch, key, weights):
+        (total, terms), grads = jax.value_and_grad(total_fn, has_aux=True)(params, batch, key, weights)
+        gnorm = optax.tree.norm(grads)
+        updates, new_state = opt.update(grads, opt_state, params)
+        ok = jnp.isfinite(total) & jnp.isfinite(gnorm)
+        return optax.apply_updates(params, updates), new_state, total, terms, gnorm, ok
+
+    def fast(params, opt_state, data, weights, xs, limit):
+        def step(carry, x):
+            params, opt_state, code = carry
+            i, idx, key = x
+            params, opt_state, total, terms, gnorm, ok = grad_step(params, opt_state, _gather(data, idx), key,
+                                                                   weights)
+            trace = trace_fn(params) if trace_fn is not None else {}
+            out = dict(total=total, terms=terms, grad_norm=gnorm, lr=sched(i), executed=i >= 0, trace=trace)
+            return (params, opt_state, jnp.where(ok, code, 1).astype(jnp.int32)), out
+
+        (params, opt_state, code), outs = jax.lax.scan(step, (params, opt_state, jnp.int32(0)), xs)
+        return params, opt_state, code, outs
 
     def chunk(params, opt_state, data, weights, xs, limit):
         def step(carry, x):
@@ -63,12 +89,8 @@ def gradient_chunk(total_fn, opt: optax.GradientTransformation, sched, trace_fn=
 
             def run(operand):
                 params, opt_state = operand
-                batch = _gather(data, idx)
-                (total, terms), grads = jax.value_and_grad(total_fn, has_aux=True)(params, batch, key, weights)
-                gnorm = optax.tree.norm(grads)
-                updates, new_state = opt.update(grads, opt_state, params)
-                new_params = optax.apply_updates(params, updates)
-                ok = jnp.isfinite(total) & jnp.isfinite(gnorm)
+                new_params, new_state, total, terms, gnorm, ok = grad_step(params, opt_state, _gather(data, idx),
+                                                                           key, weights)
                 params = _select(ok, new_params, params)
                 opt_state = _select(ok, new_state, opt_state)
                 return params, opt_state, total, terms, gnorm, jnp.where(ok, 0, 1).astype(jnp.int32)
@@ -88,7 +110,7 @@ def gradient_chunk(total_fn, opt: optax.GradientTransformation, sched, trace_fn=
         (params, opt_state, code), outs = jax.lax.scan(step, (params, opt_state, jnp.int32(0)), xs)
         return params, opt_state, code, outs
 
-    return eqx.filter_jit(chunk)
+    return eqx.filter_jit(chunk if masked else fast)
 
 
 def lbfgs_chunk(total_fn, opt, phase, trace_fn=None):

@@ -162,7 +162,8 @@ def fit(
         s = start_step if pi == start_phase else 0
         lbfgs = phase.optimizer == "lbfgs"
         chunk = (S.lbfgs_chunk(total_fn, opt, phase, traced) if lbfgs
-                 else S.gradient_chunk(total_fn, opt, sched, traced))
+                 else S.gradient_chunk(total_fn, opt, sched, traced, masked=True))
+        fast = None if lbfgs else S.gradient_chunk(total_fn, opt, sched, traced, masked=False)
         n_data = _data_size(data) if phase.batch_size else 0
         batch = min(phase.batch_size, n_data) if phase.batch_size else 0
         prev_value, stall = jnp.asarray(jnp.inf, dtype), jnp.int32(0)
@@ -184,6 +185,11 @@ def fit(
             if lbfgs:
                 params, opt_state, code, outs, prev_value, stall = chunk(
                     params, opt_state, data, w, (ii, idx, keys), phase.steps, prev_value, stall)
+            elif s + C <= phase.steps:
+                start = (params, opt_state)
+                params, opt_state, code, outs = fast(params, opt_state, data, w, (ii, idx, keys), phase.steps)
+                if int(code):  # a non-finite step: replay the chunk, stopping before the bad update
+                    params, opt_state, code, outs = chunk(*start, data, w, (ii, idx, keys), phase.steps)
             else:
                 params, opt_state, code, outs = chunk(params, opt_state, data, w, (ii, idx, keys), phase.steps)
             outs = jax.device_get(outs)

@@ -32,7 +32,9 @@ from pinngen.core.nn import MLP, count_params
 from pinngen.generative.conv import ConvDecoder, ConvEncoder
 
 __all__ = ["ARCHITECTURES", "NOISES", "OUTPUTS", "Autoencoder", "AnomalyDetector", "anomaly_detector",
-           "autoencoder", "conv_autoencoder", "dense_autoencoder", "per_class_error", "reconstruction_error"]
+           "autoencoder", "batched", "conv_autoencoder", "decode_batched", "dense_autoencoder",
+           "encode_batched", "per_class_error", "reconstruct_batched",
+           "reconstruction_error", "reconstruction_errors"]
 
 # output/loss variant -> (output activation, loss name in pinngen.core.losses)
 OUTPUTS: dict[str, tuple[str, str]] = {
@@ -212,8 +214,39 @@ def batched(fn: Callable, x, batch_size: int = 1000) -> np.ndarray:
 
 
 @eqx.filter_jit
-def _errors(model, x, metric):
-    return _pixel_error(model.reconstruct(x), x, metric)
+def _errors(model, x):
+    x_hat = model.reconstruct(x)
+    return jnp.stack([_pixel_error(x_hat, x, m) for m in METRICS], axis=1)  # (n, len(METRICS))
+
+
+@eqx.filter_jit
+def _encode(model, x):
+    return model.encode(x)
+
+
+@eqx.filter_jit
+def _decode(model, z):
+    return model.decode(z)
+
+
+@eqx.filter_jit
+def _reconstruct(model, x):
+    return model.reconstruct(x)
+
+
+def encode_batched(model, x, *, batch_size: int = 1000) -> np.ndarray:
+    """``model.encode`` over many images ``(n, ...)``, jitted, in padded slices: codes ``(n, latent)``."""
+    return batched(lambda xb: _encode(model, jnp.asarray(xb)), np.asarray(x, np.float32), batch_size)
+
+
+def decode_batched(model, z, *, batch_size: int = 1000) -> np.ndarray:
+    """``model.decode`` over many codes ``(n, latent)``, jitted, in padded slices: images ``(n, ...)``."""
+    return batched(lambda zb: _decode(model, jnp.asarray(zb)), np.asarray(z, np.float32), batch_size)
+
+
+def reconstruct_batched(model, x, *, batch_size: int = 1000) -> np.ndarray:
+    """``model.reconstruct`` over many images, jitted, in padded slices."""
+    return batched(lambda xb: _reconstruct(model, jnp.asarray(xb)), np.asarray(x, np.float32), batch_size)
 
 
 def reconstruction_error(model, x, *, metric: str = "mse", batch_size: int = 1000) -> np.ndarray:
@@ -223,8 +256,14 @@ def reconstruction_error(model, x, *, metric: str = "mse", batch_size: int = 100
     ``[1e-7, 1 - 1e-7]`` (so linear outputs outside [0, 1] stay finite).
     """
     _choice("metric", metric, METRICS)
+    return reconstruction_errors(model, x, batch_size=batch_size)[metric]
+
+
+def reconstruction_errors(model, x, *, batch_size: int = 1000) -> dict[str, np.ndarray]:
+    """Every metric of :func:`reconstruction_error` from one pass: ``{"mse": (n,), "bce": (n,)}``."""
     x = np.asarray(x, np.float32)
-    return batched(lambda xb: _errors(model, jnp.asarray(xb), metric), x, batch_size)
+    both = batched(lambda xb: _errors(model, jnp.asarray(xb)), x, batch_size)  # (n, 2)
+    return {m: both[:, i] for i, m in enumerate(METRICS)}
 
 
 def per_class_error(model, x, y, *, classes: Sequence[str] | None = None, metric: str = "mse",

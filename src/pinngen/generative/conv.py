@@ -23,6 +23,7 @@ from collections.abc import Sequence
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from pinngen.core.nn import ACTIVATIONS, Dense, get_activation
 
@@ -55,7 +56,11 @@ class Conv2d(eqx.Module):
             raise ValueError(f"stride={stride}: choose 1 or 2")
         fan_in, fan_out = in_channels * kernel**2, out_channels * kernel**2
         lim = math.sqrt(6.0 / (fan_in + fan_out))
-        self.weight = jax.random.uniform(key, (kernel, kernel, in_channels, out_channels), dtype, -lim, lim)
+        # NumPy draws, seeded by the key: eager jax.random compiles once per weight shape (seconds each on a
+        # loaded CPU), and the draw is still a pure function of the key.
+        rng = np.random.default_rng(_seed(key))
+        w = rng.uniform(-lim, lim, (kernel, kernel, in_channels, out_channels))
+        self.weight = jnp.asarray(w, dtype)
         self.bias = jnp.zeros((out_channels,), dtype)
         self.stride = stride
 
@@ -68,6 +73,12 @@ class Conv2d(eqx.Module):
         patches = jnp.concatenate([xp[:, i:i + s * (ho - 1) + 1:s, j:j + s * (wo - 1) + 1:s, :]
                                    for i in range(k) for j in range(k)], axis=-1)  # (n, ho, wo, k*k*C_in)
         return patches @ self.weight.reshape(k * k * c_in, c_out) + self.bias
+
+
+def _seed(key) -> list[int]:
+    if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        key = jax.random.key_data(key)
+    return np.asarray(key).astype(np.uint32).ravel().tolist()
 
 
 def upsample2(x):
@@ -133,7 +144,8 @@ class ConvEncoder(eqx.Module):
     def __call__(self, x, *, key=None):
         x = jnp.asarray(x)
         if x.shape[1:] != self.in_shape:
-            raise ValueError(f"images of shape {x.shape[1:]}; this encoder takes (n, {', '.join(map(str, self.in_shape))})")
+            want = ", ".join(map(str, self.in_shape))
+            raise ValueError(f"images of shape {x.shape[1:]}; this encoder takes (n, {want})")
         h = x[..., None] if len(self.in_shape) == 2 else jnp.moveaxis(x, 1, -1)  # (n, H, W, C)
         act = ACTIVATIONS[self.activation]
         for conv in self.convs:

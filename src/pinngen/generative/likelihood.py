@@ -114,7 +114,10 @@ class LikelihoodBounds:
 
     def summary(self) -> dict[str, float]:
         n = len(self.neg_elbo)
-        sem = lambda a: float(np.std(a, ddof=1) / math.sqrt(n)) if n > 1 else float("nan")  # noqa: E731
+
+        def sem(a):  # standard error of the mean over test images
+            return float(np.std(a, ddof=1) / math.sqrt(n)) if n > 1 else float("nan")
+
         e, w = float(np.mean(self.neg_elbo)), float(np.mean(self.neg_iwae))
         return {"neg_elbo_nats": e, "neg_elbo_bpd": bits_per_dim(e, self.dims),
                 "neg_elbo_nats_sem": sem(self.neg_elbo),

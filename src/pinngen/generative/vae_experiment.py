@@ -69,6 +69,8 @@ class VAEEvaluation(BaseModel):
     batch_size: int = Field(100, ge=1, description="test images per evaluation batch")
     grid: int = Field(10, ge=1, description="images per row in the figures")
     traversal_dims: int = Field(6, ge=0, description="latent units shown in the traversal figure")
+    audit_steps: int = Field(500, ge=0, description="training steps of the sample-audit classifier; 0: skip")
+    audit_samples: int = Field(1000, ge=1, description="generated images classified by the audit")
 
 
 class Config(RunConfig):
@@ -129,7 +131,8 @@ def setup(cfg: Config) -> Setup:
                       val_data=part(raw.x_train[val_idx]) if n_val else None)
     if m.kl_warmup_steps:
         fit_kwargs["weight_update"] = _kl_warmup(m.beta, m.kl_warmup_steps)
-    extras = dict(train_pixels=raw.x_train[train_idx], test_pixels=raw.x_test[te], test_labels=raw.y_test[te],
+    extras = dict(train_pixels=raw.x_train[train_idx], train_labels=raw.y_train[train_idx],
+                  test_pixels=raw.x_test[te], test_labels=raw.y_test[te],
                   classes=list(raw.classes), source=raw.source, fallback_note=fallback_note,
                   pixel_max=raw.pixel_max)
     return Setup(model=model, data=part(raw.x_train[train_idx]), loss_terms=V.loss_terms, spec=spec,
@@ -220,6 +223,8 @@ def evaluate(cfg: Config, setup: Setup, model: V.VAE, history, run_dir: Path) ->
     err = np.mean((recon - x_test) ** 2, axis=(1, 2))
     summary["test_reconstruction_mse"] = float(np.mean(err))
     tables.append(_per_class_table(labels, ex["classes"], err, per_image, dims))
+    if ev.audit_steps:
+        tables.append(_sample_audit(model, setup, x_test, labels, ev, key, summary, notes))
     _figures(model, x_test, recon, kl_dim, ev, key, figs, plot_image_grid)
     notes.append(_blur_note(model))
     context = {**(history.meta.get("context") or {}), "latent_dim": model.latent_dim}
@@ -241,21 +246,44 @@ def _likelihood_table(s: dict, base: dict, k: int, levels: int) -> dict:
 
 
 def _per_class_table(labels, classes, err, neg_elbo, dims) -> dict:
+    from pinngen.generative.audit import per_class_reconstruction
+
+    labels = np.asarray(labels).astype(int)
+    bpd = {}
+    if neg_elbo is not None:
+        for c in np.unique(labels):
+            name = classes[c] if c < len(classes) else str(c)
+            bpd[name] = float(L.bits_per_dim(np.mean(neg_elbo[labels == c]), dims))
     rows = []
-    for c in np.unique(labels):
-        sel = labels == c
-        row = [classes[int(c)] if int(c) < len(classes) else str(c), int(np.sum(sel)), float(np.mean(err[sel]))]
-        if neg_elbo is not None:
-            row.append(float(L.bits_per_dim(np.mean(neg_elbo[sel]), dims)))
-        rows.append(row)
-    cols = ["class", "images", "reconstruction MSE"] + (["neg. ELBO bits/dim"] if neg_elbo is not None else [])
-    return {"title": "Per-class audit", "columns": cols, "rows": rows,
-            "note": "Classes the model reconstructs or scores worst are the ones it has learned least well."}
+    for r in per_class_reconstruction(None, None, labels, classes=classes, errors=err):
+        rows.append([r["class"], r["n"], r["error"], r["ratio"]] + ([bpd[r["class"]]] if bpd else []))
+    cols = ["class", "images", "reconstruction MSE", "ratio to mean"] + (
+        ["neg. ELBO bits/dim"] if neg_elbo is not None else [])
+    return {"title": "Per-class audit (worst first)", "columns": cols, "rows": rows,
+            "note": "Classes the model reconstructs worst (ratio > 1) are the ones it has learned least well."}
+
+
+def _sample_audit(model, setup, x_test, labels, ev, key, summary, notes) -> dict:
+    """Classify generated images with a dense classifier trained on the same training images."""
+    from pinngen.generative import audit
+
+    ex = setup.extras
+    x_train = ex["train_pixels"].astype(np.float32) / ex["pixel_max"]
+    clf = audit.train_classifier(x_train, ex["train_labels"], test_images=x_test, test_labels=labels,
+                                 classes=ex["classes"], steps=ev.audit_steps, seed=0)
+    samples = np.asarray(V.sample(model, ev.audit_samples, jax.random.fold_in(key, 3)))
+    table = audit.coverage(audit.class_histogram(clf, samples), ex["train_labels"], ex["classes"])
+    summary.update(audit_classifier_accuracy=clf.accuracy, samples_class_total_variation=table["total_variation"])
+    table["note"] += (f". Samples are decoder mean images; the classifier (test accuracy {clf.accuracy:.3f}) "
+                      "was trained on real images, so read the histogram with that accuracy in mind.")
+    if table["missing"]:
+        notes.append(f"The samples never look like: {', '.join(table['missing'])} (per the audit classifier).")
+    return {k: table[k] for k in ("title", "columns", "rows", "note")}
 
 
 def _figures(model, x_test, recon, kl_dim, ev, key, figs, plot_image_grid) -> None:
     g = min(ev.grid, len(x_test))
-    k1, k2 = jax.random.split(key)
+    k1 = jax.random.fold_in(key, 1)  # the same z for both rows: each draw sits under its mean image
     plot_image_grid([np.asarray(V.sample(model, ev.grid, k1)),
                      np.asarray(V.sample(model, ev.grid, k1, pixel_noise=True))],
                     figs / "samples.png", row_labels=["mean of p(x|z)", "draw from p(x|z)"],
@@ -268,15 +296,14 @@ def _figures(model, x_test, recon, kl_dim, ev, key, figs, plot_image_grid) -> No
                         title="Latent interpolation between two test images")
     n_dims = min(ev.traversal_dims, model.latent_dim)
     if n_dims:
-        dims = np.argsort(-kl_dim)[:n_dims]
-        values = np.linspace(-2.5, 2.5, max(ev.grid, 2))
-        rows = []
-        for d in dims:
-            z = np.zeros((len(values), model.latent_dim), np.float32)
-            z[:, d] = values
-            rows.append(np.asarray(V.decode(model, jnp.asarray(z))))
-        plot_image_grid(rows, figs / "traversals.png", row_labels=[f"z[{d}]" for d in dims],
-                        title="Latent traversals (-2.5..2.5), units by KL, others at 0")
+        from pinngen.generative.interpret import latent_traversal, plot_latent_traversal
+
+        dims = [int(d) for d in np.argsort(-kl_dim)[:n_dims]]
+        values = np.arange(-3.0, 4.0)  # prior standard deviations
+        grid = latent_traversal(lambda z: V.decode(model, z), np.zeros(model.latent_dim), dims=dims,
+                                values=values)
+        plot_latent_traversal(grid, figs / "traversals.png", dims=dims, values=values,
+                              title="Traversals from z = 0, most-KL units first")
 
 
 def _data_model_note(model) -> str:

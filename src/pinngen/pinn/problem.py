@@ -283,8 +283,6 @@ class Problem:
         params = self.parameter_values()
         try:
             shapes = jax.eval_shape(lambda y: self.residuals(f, y, params), x)
-        except ValueError:
-            raise
         except (KeyError, TypeError) as err:
             raise ValueError(f"problem {self.name!r}: the residual function failed on a probe: {err}") from err
         return tuple(shapes)

@@ -40,7 +40,8 @@ from pinngen.pinn.problem import Problem
 class Adaptive(BaseModel):
     """Residual-based adaptive collocation. rar: every ``every`` steps the ``n_points`` candidates with the
     largest |residual| replace the oldest of ``capacity`` reserved slots of the domain set (DeepXDE's RAR
-    with a fixed-size set). rad: the whole domain set is redrawn with p ~ |r|^k / mean|r|^k + c."""
+    with a fixed-size set; plain resampling rounds keep those slots). rad: the whole domain set is redrawn
+    with p ~ |r|^k / mean|r|^k + c every ``every`` steps and at every resampling round."""
 
     model_config = ConfigDict(extra="forbid")
     method: Literal["rar", "rad"] = "rad"
@@ -218,13 +219,13 @@ def make_refresh(colloc: Collocation, *, active: Callable[[int], bool] = lambda 
             if a is not None and a.method == "rar":  # added points survive a resampling round
                 fresh[spec.n_domain - a.capacity:] = state["domain"][spec.n_domain - a.capacity:]
             state["domain"] = fresh
-        if a is not None and new_adapt:
+        if a is not None and (new_adapt or (new_round and a.method == "rad")):  # RAD redraws the whole set
             cand = colloc.problem.geometry.sample_interior(a.n_candidates, method="uniform",
-                                                           rng=colloc._rng(10_000, adapt))
+                                                           rng=colloc._rng(10_000, step))
             r = np.asarray(_residual_norm_jit(model, jnp.asarray(cand, dtype)))
             if a.method == "rad":
                 state["domain"] = sampling.rad(cand, r, spec.n_domain, k=a.k, c=a.c,
-                                               rng=colloc._rng(20_000, adapt))
+                                               rng=colloc._rng(20_000, step))
             else:
                 add = sampling.rar(cand, r, min(a.n_points, a.capacity))
                 dom = np.array(state["domain"])
