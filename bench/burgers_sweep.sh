@@ -24,6 +24,6 @@ run f64_10k_fixed collocation.adaptive=null collocation.n_domain=10000 collocati
   train.phases.0.steps=4000 train.phases.1.steps=10000
 run f64_4k_resample collocation.adaptive=null collocation.n_domain=4000 collocation.resample_every=1000 \
   train.phases.0.steps=6000 train.phases.1.steps=8000
-export PINNGEN_LBFGS_ADR=1e-4; run f32_10k_fixed dtype=float32 collocation.adaptive=null collocation.n_domain=10000 \
+run f32_10k_fixed dtype=float32 collocation.adaptive=null collocation.n_domain=10000 \
   collocation.resample_every=0 train.phases.0.steps=4000 train.phases.1.steps=10000
 tail -n 3 "$OUT"/*.log | grep -iE "error|Traceback" | head

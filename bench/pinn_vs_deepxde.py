@@ -244,6 +244,19 @@ def worker_main(argv) -> int:
 # ---- the driver ----------------------------------------------------------------------------------------
 
 
+def git_state() -> str:
+    """HEAD and the library files that differ from it (read-only git calls): the tree that was measured."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              timeout=30).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=ROOT, capture_output=True,
+                               text=True, timeout=30).stdout.split("\n")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    dirty = [line[3:] for line in dirty if line.strip()]
+    return head + (f" + uncommitted changes in {', '.join(dirty)}" if dirty else "")
+
+
 def load() -> list[float]:
     return [round(v, 2) for v in os.getloadavg()]
 
@@ -305,7 +318,8 @@ def fmt(v, spec=".2f", none="-"):
 def summarise(results: dict, args, meta: dict) -> str:
     lines = [f"# pinngen vs DeepXDE: Burgers (2-[20]x3-1 tanh, {N_DOMAIN}/{N_BOUNDARY}/{N_INITIAL} points, float32)",
              "", f"date {meta['date']}; host {meta['host']}; {meta['cpus']} CPUs; load (1/5/15 min) before "
-             f"{meta['load_before']}, after {meta['load_after']}; versions: {meta['versions']}", ""]
+             f"{meta['load_before']}, after {meta['load_after']}; versions: {meta['versions']}; pinngen tree: "
+             f"{meta['git']}; command: `python bench/pinn_vs_deepxde.py {' '.join(meta['argv'])}`", ""]
     for n in args.threads:
         steps = [r for r in results["step"] if r["threads"] == n]
         sides = [s for s in ("pinngen", "deepxde-pytorch", "deepxde-jax", "bare-jax")
@@ -419,7 +433,7 @@ def main(argv=None) -> int:
     write_grid(grid)
     sides = [s for s in args.sides if s == "pinngen" or PEERS[s][0].exists()]
     meta = dict(date=datetime.datetime.now().isoformat(timespec="seconds"), host=platform.node(),
-                cpus=os.cpu_count(), load_before=load(), argv=argv)
+                cpus=os.cpu_count(), load_before=load(), argv=argv, git=git_state())
     results = {"step": [], "accuracy": []}
     print(f"load before: {meta['load_before']}; sides {sides}", file=log, flush=True)
     step_sides = sides + (["bare-jax"] if args.bare else [])

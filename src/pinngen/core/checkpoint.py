@@ -97,7 +97,8 @@ def load_training(directory, params_template, cfg, history):
 
     d = Path(directory)
     info = json.loads((d / TRAIN_INFO).read_text())
-    opt, _ = make_optimizer(cfg.phases[info["phase"]])
+    dtype = next((x.dtype for x in _leaves(params_template)), None)
+    opt, _ = make_optimizer(cfg.phases[info["phase"]], dtype)
     template = {"params": params_template, "opt_state": opt.init(params_template)}
     state = tree_from_bytes(template, (d / TRAIN_STATE).read_bytes(), what=str(d / TRAIN_STATE))
     restored = History.from_csv(d / "history.csv")

@@ -157,7 +157,7 @@ def fit(
 
     for pi in range(start_phase, len(cfg.phases)):
         phase = cfg.phases[pi]
-        opt, sched = make_optimizer(phase)
+        opt, sched = make_optimizer(phase, dtype)
         opt_state = opt_state0 if (pi == start_phase and opt_state0 is not None) else opt.init(params)
         s = start_step if pi == start_phase else 0
         lbfgs = phase.optimizer == "lbfgs"

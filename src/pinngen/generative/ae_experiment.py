@@ -298,9 +298,10 @@ def evaluate(cfg: Config, setup: Setup, model, history, run_dir: Path) -> dict:
 
     ref = results[0]
     pick = _grid_indices(y_test, cfg.evaluation.n_images)
-    rows = [x_test[pick]] + [ae.reconstruct_batched(r["model"], x_test[pick]) for r in results]
-    plot_image_grid(rows, figs / "reconstructions.png", row_labels=["original"] + [r["name"] for r in results],
-                    title="Test images (top) and their reconstructions")
+    ordered = sorted(results, key=lambda r: r["order"])
+    rows = [x_test[pick]] + [ae.reconstruct_batched(r["model"], x_test[pick]) for r in ordered]
+    plot_image_grid(rows, figs / "reconstructions.png", title="Test images (top) and their reconstructions",
+                    row_labels=["original"] + [r["name"].replace("-", "\n", 1) for r in ordered])
     captions["reconstructions.png"] = "Original test images above, each variant's reconstruction below."
     notes = [ex["data_note"], _budget_note(cfg, len(setup.data["x"]), results)]
     n_pixels = int(np.prod(setup.spec["image_shape"]))
@@ -327,7 +328,6 @@ def evaluate(cfg: Config, setup: Setup, model, history, run_dir: Path) -> dict:
                                       "reconstruction error, the anomaly score.")
     anomaly = ae.anomaly_detector(ref["model"], ex["x_val"], quantile=cfg.evaluation.anomaly_quantile)
     flagged = anomaly.scores(x_test) > anomaly.threshold
-    ordered = sorted(results, key=lambda r: r["order"])
     tables = [_variant_table(ordered), _class_table(ordered, ref, y_test, classes, flagged)]
     notes += _class_notes(ref, y_test, classes, flagged, anomaly)
     if compare:
