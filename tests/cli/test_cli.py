@@ -9,7 +9,8 @@ import pytest
 
 from pinngen.cli import main
 
-FAST = ["--set", "train.phases.0.epochs=null", "--set", "train.phases.0.steps=60", "--set", "train.eval_every=20", "--no-progress"]
+FAST = ["--set", "train.phases.0.epochs=null", "--set", "train.phases.0.steps=60", "--set", "train.eval_every=20",
+        "--no-progress"]
 
 
 @pytest.fixture(scope="module")
