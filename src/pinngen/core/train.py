@@ -36,7 +36,8 @@ class TrainConfig(BaseModel):
     phases: list[Phase] = Field(default_factory=lambda: [Phase()])
     eval_every: int = Field(100, ge=1, description="steps per jitted chunk; validation runs after each")
     early_stopping: EarlyStopping | None = None
-    checkpoint_every: int | None = Field(None, ge=1, description="steps between resumable checkpoints")
+    checkpoint_every: int | None = Field(1000, ge=1, description="steps between resumable checkpoints "
+                                         "(written when fit has a checkpoint_dir, as every `pinngen run` does)")
     progress: bool = True
 
 
