@@ -128,3 +128,23 @@ def test_every_problem_builds_and_options_are_checked():
         get_problem("heat", kappa=1.0)
     with pytest.raises(ValueError, match="unknown problem"):
         get_problem("navier")
+
+
+@pytest.mark.parametrize("scaling", ["saturating", "taylor", "none"])
+def test_wave_hard_transform_holds_initial_and_boundary_conditions(x64, scaling):
+    prob = get_problem("wave", hard=True, scaling=scaling)
+
+    def u(x):  # any smooth raw output through the hard transform
+        raw = jnp.sin(3.0 * x[:, :1] + 2.0 * x[:, 1:]) + 0.5
+        return prob.transform({"x": x[:, 0], "t": x[:, 1]}, raw)
+
+    s = jnp.linspace(0.0, 1.0, 33)
+    x0 = jnp.stack([s, jnp.zeros_like(s)], axis=1)
+    u0 = jnp.sin(jnp.pi * s) + 0.5 * jnp.sin(4 * jnp.pi * s)
+    np.testing.assert_allclose(u(x0)[:, 0], u0, atol=1e-12)
+    rate = jax.jvp(u, (x0,), (jnp.zeros_like(x0).at[:, 1].set(1.0),))[1]
+    np.testing.assert_allclose(rate, 0.0, atol=1e-12)
+    for edge in (0.0, 1.0):
+        np.testing.assert_allclose(u(jnp.stack([jnp.full_like(s, edge), s], axis=1)), 0.0, atol=1e-12)
+    with pytest.raises(ValueError, match="scaling"):
+        get_problem("wave", hard=True, scaling="log")

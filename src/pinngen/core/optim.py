@@ -48,6 +48,8 @@ class Phase(BaseModel):
     max_linesearch_steps: int = Field(30, ge=1)
     tol_grad: float = Field(1e-10, ge=0.0, description="stop when the gradient norm falls below")
     tol_change: float = Field(1e-12, ge=0.0, description="stop when |relative loss change| falls below")
+    patience: int = Field(20, ge=1, description="L-BFGS: consecutive steps of tiny change, or without a "
+                          "decrease, before it stops")
     approx_dec_rtol: float | None = Field(
         None, ge=0.0, description="zoom line search: relative loss level under which the approximate "
         "(Hager-Zhang) Wolfe conditions apply; default: 1e-6 in float64, larger in float32 (see make_optimizer)")

@@ -8,8 +8,12 @@ and compiles once.
 Stop codes (per step; 0 while running):
 1 ``non_finite`` loss or gradient (the update is rejected, the last good parameters are kept),
 2 ``grad_tol`` (L-BFGS gradient norm below ``tol_grad``),
-3 ``loss_change_tol`` (L-BFGS relative loss change below ``tol_change`` for 5 consecutive steps),
-4 ``line_search_failed`` (L-BFGS line search did not decrease the loss; the step is rejected).
+3 ``loss_change_tol`` (L-BFGS relative loss change below ``tol_change`` for ``patience`` consecutive steps),
+4 ``line_search_failed`` (L-BFGS line search did not decrease the loss for ``patience`` consecutive steps).
+
+L-BFGS accepts a step that does not lower the loss, as optax and PyTorch do: in float32 single failed line
+searches are common near a minimum and the next iteration, with updated curvature pairs, usually moves on;
+stopping at the first one ended Burgers runs after 6-7 steps (measured).
 """
 
 from __future__ import annotations
@@ -23,7 +27,6 @@ import optax
 from optax import tree_utils as otu
 
 STOP_REASONS = {0: "max_steps", 1: "non_finite", 2: "grad_tol", 3: "loss_change_tol", 4: "line_search_failed"}
-_STALL_STEPS = 5
 
 
 def weighted_total(loss_terms: Callable, static, names: tuple[str, ...]):
@@ -115,7 +118,7 @@ def gradient_chunk(total_fn, opt: optax.GradientTransformation, sched, trace_fn=
 
 def lbfgs_chunk(total_fn, opt, phase, trace_fn=None):
     """Chunk of L-BFGS steps with a zoom line search on the full batch; honours the tolerances."""
-    tol_grad, tol_change = phase.tol_grad, phase.tol_change
+    tol_grad, tol_change, patience = phase.tol_grad, phase.tol_change, phase.patience
 
     def chunk(params, opt_state, data, weights, xs, limit, prev_value, stall):
         def value_fn(p):
@@ -136,13 +139,15 @@ def lbfgs_chunk(total_fn, opt, phase, trace_fn=None):
                 new_params = optax.apply_updates(params, updates)
                 new_value = otu.tree_get(new_state, "value")
                 finite = jnp.isfinite(value) & jnp.isfinite(gnorm)
-                decreased = new_value <= value
+                decreased = new_value < value
                 rel = jnp.abs(prev_value - value) / jnp.maximum(jnp.abs(value), 1e-30)
-                stall = jnp.where(rel <= tol_change, stall + 1, 0)
+                # stall: [consecutive steps with a tiny change, consecutive steps without a decrease]
+                stall = jnp.stack([jnp.where(rel <= tol_change, stall[0] + 1, 0),
+                                   jnp.where(decreased, 0, stall[1] + 1)]).astype(jnp.int32)
                 new_code = jnp.select(
-                    [~finite, gnorm <= tol_grad, ~decreased, stall >= _STALL_STEPS], [1, 2, 4, 3], 0
+                    [~finite, gnorm <= tol_grad, stall[1] >= patience, stall[0] >= patience], [1, 2, 4, 3], 0
                 ).astype(jnp.int32)
-                accept = finite & decreased
+                accept = finite & jnp.isfinite(new_value)
                 params = _select(accept, new_params, params)
                 opt_state = _select(accept, new_state, opt_state)
                 return (params, opt_state, value, stall), (value, terms, gnorm, new_code)

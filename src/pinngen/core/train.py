@@ -167,7 +167,7 @@ def fit(
         fast = None if lbfgs else S.gradient_chunk(total_fn, opt, sched, traced, masked=False)
         n_data = _data_size(data) if phase.batch_size else 0
         batch = min(phase.batch_size, n_data) if phase.batch_size else 0
-        prev_value, stall = jnp.asarray(jnp.inf, dtype), jnp.int32(0)
+        prev_value, stall = jnp.asarray(jnp.inf, dtype), jnp.zeros(2, jnp.int32)
         C = min(cfg.eval_every, max(phase.steps, 1))
         reason = "max_steps"
         phase_key = jax.random.fold_in(key, pi)
