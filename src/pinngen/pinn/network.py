@@ -71,8 +71,10 @@ class PINN(eqx.Module):
 
     def raw(self, x: jax.Array) -> jax.Array:
         """Network output before the hard-constraint transform, (n, n_out)."""
+        # Constants in x's dtype: float64 NumPy constants would promote a float32 model's inputs (and
+        # every tangent through them) to float64 when x64 mode is on.
         lo, hi = np.asarray(self.lo), np.asarray(self.hi)
-        z = (2.0 * (x - lo) / (hi - lo) - 1.0).astype(x.dtype)
+        z = (2.0 * (x - lo.astype(x.dtype)) / (hi - lo).astype(x.dtype) - 1.0).astype(x.dtype)
         if self.periodic is not None:
             z = self.periodic(z)
         if self.fourier is not None:

@@ -140,18 +140,31 @@ class Reference:
 
 
 class Fields:
-    """Named derivatives (``d["u_xx"]``), coordinates (``d.coords["x"]``) and all points ``d.x`` (n, d_in)."""
+    """Named derivatives (``d["u_xx"]``), coordinates (``d.coords["x"]``) and all points ``d.x`` (n, d_in).
+
+    ``used`` collects the derivative orders read (sorted dims tuples); ``prefetch`` computes given orders
+    longest first, so each nested-jvp chain also yields the lower orders on its way (see
+    :class:`pinngen.pinn.operators.Derivatives`)."""
 
     def __init__(self, f: Callable, x: jax.Array, inputs: Sequence[str], outputs: Sequence[str]):
         self._d = Derivatives(f, x, names=tuple(inputs), components=tuple(outputs))
         self.x = x
         self.coords = {name: x[:, i] for i, name in enumerate(inputs)}
+        self.used: set[tuple[int, ...]] = set()
 
     def __getitem__(self, key: str) -> jax.Array:
+        self.used.add(tuple(sorted(self._d._parse(key)[1])))
         return self._d[key]
 
     def partial(self, *dims: int) -> jax.Array:
-        return self._d.partial(*dims)
+        out = self._d.partial(*dims)
+        self.used.add(tuple(sorted(dims)))
+        return out
+
+    def prefetch(self, orders) -> Fields:
+        for dims in sorted(orders, key=len, reverse=True):
+            self._d.partial(*dims)
+        return self
 
 
 # ---- the problem ---------------------------------------------------------------------------------------
@@ -247,8 +260,14 @@ class Problem:
 
     # -- residual --
     def residuals(self, f: Callable, x: jax.Array, params: Mapping) -> dict[str, jax.Array]:
-        """{term name: (n,) residual} at points x (n, d_in) for the network f: (n, d_in) -> (n, n_out)."""
-        out = self.residual(Fields(f, x, self.inputs, self.outputs), params)
+        """{term name: (n,) residual} at points x (n, d_in) for the network f: (n, d_in) -> (n, n_out).
+
+        The derivative orders the residual read when probed are computed first, longest first: one
+        chain per highest order instead of one per key in the order the residual reads them (Burgers
+        reads u_t, u, u_x, u_xx: 3 chains, the u_x one duplicating part of the u_xx one)."""
+        fields = Fields(f, x, self.inputs, self.outputs).prefetch(getattr(self, "_orders", ()))
+        out = self.residual(fields, params)
+        self._orders = tuple(sorted(set(getattr(self, "_orders", ())) | fields.used))
         return self._normalise(out, x.shape[0])
 
     def _normalise(self, out, n: int) -> dict[str, jax.Array]:
