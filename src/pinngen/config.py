@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from pinngen.core.train import TrainConfig
 
@@ -160,3 +161,25 @@ def load_config(source, overrides=(), *, seed: int | None = None) -> RunConfig:
 
 def dump_config(cfg: RunConfig) -> str:
     return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)
+
+
+def one_of(what: str, choices) -> Callable[[str], str]:
+    """A pydantic after-validator: ``value`` must be a key of ``choices`` (the error lists them)."""
+
+    def check(value: str) -> str:
+        if value not in choices:
+            raise ValueError(f"unknown {what} {value!r}; choose one of {', '.join(sorted(choices))}")
+        return value
+
+    return check
+
+
+def _names():
+    from pinngen.core.nn import ACTIVATIONS, INITIALISERS
+
+    return ACTIVATIONS, INITIALISERS
+
+
+_ACTS, _INITS = _names()
+ActivationName = Annotated[str, AfterValidator(one_of("activation", _ACTS))]
+InitName = Annotated[str, AfterValidator(one_of("init", _INITS))]

@@ -29,12 +29,11 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from pinngen.config import ConfigError, RunConfig
+from pinngen.config import ActivationName, ConfigError, RunConfig
 from pinngen.core import checkpoint as ckpt
 from pinngen.core.io import atomic_write_json
-from pinngen.core.nn import ACTIVATIONS
 from pinngen.core.setup import Setup
 from pinngen.data import DataError, load_dataset
 from pinngen.generative import autoencoder as ae
@@ -65,17 +64,11 @@ class AEModel(BaseModel):
     hidden: list[int] = Field(default_factory=lambda: [128], description="dense: widths between image and code")
     channels: list[int] = Field(default_factory=lambda: [16, 32], description="conv: stride-2 stage widths")
     latent: int = Field(64, ge=1)
-    activation: str = "relu"
+    activation: ActivationName = "relu"
     output: Output = "sigmoid_bce"
     noise: Literal["none", "gaussian", "masking"] = "none"
     noise_level: float = Field(0.0, ge=0.0)
 
-    @field_validator("activation")
-    @classmethod
-    def _act(cls, v):
-        if v not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {v!r}; choose one of {', '.join(sorted(ACTIVATIONS))}")
-        return v
 
 
 class OptimizerChoice(BaseModel):

@@ -27,8 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from pinngen.config import ConfigError, RunConfig
-from pinngen.core.nn import ACTIVATIONS, INITIALISERS
+from pinngen.config import ActivationName, ConfigError, InitName, RunConfig
 from pinngen.core.setup import Setup
 from pinngen.pinn import problems as library
 from pinngen.pinn.network import PINN
@@ -50,26 +49,14 @@ log = logging.getLogger(__name__)
 class NetworkSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     hidden: list[int] = Field(default_factory=lambda: [20, 20, 20, 20])
-    activation: str = "tanh"
-    init: str = "glorot_normal"
+    activation: ActivationName = "tanh"
+    init: InitName = "glorot_normal"
     fourier_features: int = Field(0, ge=0, description="random Fourier features (0: none)")
     fourier_sigma: float = Field(1.0, gt=0.0)
     periodic: bool = Field(False, description="embed the problem's periodic inputs as cos/sin (exact periodicity)")
     n_harmonics: int = Field(1, ge=1)
 
-    @field_validator("activation")
-    @classmethod
-    def _act(cls, v):
-        if v not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {v!r}; choose one of {', '.join(sorted(ACTIVATIONS))}")
-        return v
 
-    @field_validator("init")
-    @classmethod
-    def _init(cls, v):
-        if v not in INITIALISERS:
-            raise ValueError(f"unknown init {v!r}; choose one of {', '.join(INITIALISERS)}")
-        return v
 
 
 class EvaluationSpec(BaseModel):

@@ -15,10 +15,10 @@ import jax.numpy as jnp
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from pinngen.config import ConfigError, RunConfig
+from pinngen.config import ConfigError, InitName, RunConfig
 from pinngen.core import advisor
 from pinngen.core.losses import LOSSES, OUTPUT_ACTIVATIONS
-from pinngen.core.nn import ACTIVATIONS, DISCONTINUOUS_DERIVATIVE, INITIALISERS, MLP
+from pinngen.core.nn import ACTIVATIONS, DISCONTINUOUS_DERIVATIVE, MLP
 from pinngen.core.setup import Setup
 from pinngen.data import DataError, load_csv, load_dataset, load_numpy, scaler_from_dict, train_val_test_split
 from pinngen.data.scaling import MinMaxScaler, StandardScaler
@@ -45,7 +45,7 @@ class DenseModel(BaseModel):
     output_activation: str = Field("auto", description="auto: the advisor's choice for the task")
     loss: str = Field("auto", description="auto: the advisor's choice for the task")
     dropout: float = Field(0.0, ge=0.0, lt=1.0)
-    init: str = "glorot_uniform"
+    init: InitName = "glorot_uniform"
 
     @field_validator("activation")
     @classmethod
@@ -68,13 +68,6 @@ class DenseModel(BaseModel):
     def _loss(cls, v):
         if v != "auto" and v not in LOSSES:
             raise ValueError(f"unknown loss {v!r}; choose auto or one of {', '.join(sorted(LOSSES))}")
-        return v
-
-    @field_validator("init")
-    @classmethod
-    def _init(cls, v):
-        if v not in INITIALISERS:
-            raise ValueError(f"unknown init {v!r}; choose one of {', '.join(INITIALISERS)}")
         return v
 
 
