@@ -424,6 +424,7 @@ def main(argv=None) -> int:
     ap.add_argument("--every", type=int, default=100)
     ap.add_argument("--budget", type=float, default=600.0, help="training wall seconds per accuracy run")
     ap.add_argument("--no-accuracy", action="store_true")
+    ap.add_argument("--stop-at-goal", action="store_true", help="end each accuracy run once rel L2 <= 1e-3")
     ap.add_argument("--accuracy-threads", type=int, default=None, help="thread count of the accuracy runs "
                     "(default: the first of --threads)")
     args = ap.parse_args(argv)
@@ -450,7 +451,7 @@ def main(argv=None) -> int:
         n = args.accuracy_threads or args.threads[0]
         for side in sides:
             extra = ["--grid", str(grid), "--adam", str(args.adam), "--every", str(args.every),
-                     "--budget", str(args.budget)]
+                     "--budget", str(args.budget)] + (["--stop-at-goal"] if args.stop_at_goal else [])
             r = run_side(side, "accuracy", n, extra, args.budget * 3 + 600, log)
             r.update(side_key=side)
             results["accuracy"].append(r)

@@ -55,9 +55,13 @@ def run(experiment, *, out: str | os.PathLike | None = None, overrides=(), seed:
     setup = kind.setup(cfg)
     for f in setup.findings:
         log.warning("%s", f)
-    model, history = fit(setup.model, setup.data, cfg.train, loss_terms=setup.loss_terms, seed=cfg.seed,
-                         key=jax.random.PRNGKey(cfg.seed), checkpoint_dir=run_dir / "checkpoint",
-                         resume=resume, **setup.fit_kwargs)
+    if setup.train is not None:
+        model, history = setup.train(key=jax.random.PRNGKey(cfg.seed), checkpoint_dir=run_dir / "checkpoint",
+                                     resume=resume)
+    else:
+        model, history = fit(setup.model, setup.data, cfg.train, loss_terms=setup.loss_terms, seed=cfg.seed,
+                             key=jax.random.PRNGKey(cfg.seed), checkpoint_dir=run_dir / "checkpoint",
+                             resume=resume, **setup.fit_kwargs)
     train_s = time.perf_counter() - t0
     ckpt.save_model(run_dir / "model", model, setup.spec)
     history.to_csv(run_dir / "history.csv")

@@ -151,3 +151,51 @@ def test_transform_helpers_compose():
     np.testing.assert_allclose(bc(c, raw)[:, 0], [2.0, 2.25, 2.0])
     both = OutputTransform(lambda c, r: 2 * r).then(bc)
     np.testing.assert_allclose(both(c, raw)[:, 0], [2.0, 2.5, 2.0])
+
+
+def test_point_weights_scale_each_squared_error():
+    geo = Rectangle([0.0, 0.0], [1.0, 1.0])
+
+    def residual(d, p):
+        return d["u_xx"] + d["u_yy"]
+
+    weight = lambda c: c["x"]  # noqa: E731
+    prob = Problem(name="w", inputs=("x", "y"), outputs=("u",), geometry=geo, residual=residual,
+                   conditions=[Dirichlet("bc", on="top", value=1.0, weight=weight),
+                               Dirichlet("plain", on="bottom", value=1.0)],
+                   residual_weight=lambda c: c["y"] ** 2)
+
+    def f(x):
+        return (x[:, :1] * 0.0 + 3.0) + x[:, :1] ** 2  # u = 3 + x^2: error 2 + x^2 on the boundary, u_xx = 2
+
+    c = prob.condition("bc")
+    x = c.sample(32, "sobol", np.random.default_rng(0))
+    data = c.data(x)
+    np.testing.assert_allclose(data["w"], x[:, 0])
+    got = float(c.loss(f, jax.tree_util.tree_map(jnp.asarray, data), {}))
+    np.testing.assert_allclose(got, np.mean(x[:, 0] * (2.0 + x[:, 0] ** 2) ** 2), rtol=1e-12)
+    assert "w" not in prob.condition("plain").data(x)
+    from pinngen.pinn.solver import make_loss_terms
+
+    pts = geo.sample_interior(50, method="sobol", rng=np.random.default_rng(1))
+    batch = {"pde": {"x": jnp.asarray(pts)}, "bc": jax.tree_util.tree_map(jnp.asarray, data),
+             "plain": jax.tree_util.tree_map(jnp.asarray, prob.condition("plain").data(x))}
+    model = type("M", (), {"parameter_values": lambda self: {}, "__call__": lambda self, y: f(y)})()
+    terms = make_loss_terms(prob)(model, batch)
+    np.testing.assert_allclose(float(terms["pde"]), np.mean(pts[:, 1] ** 2 * 4.0), rtol=1e-12)
+    bad = Problem(name="b", inputs=("x", "y"), outputs=("u",), geometry=geo, residual=residual,
+                  conditions=[Dirichlet("bc", on="top", weight=lambda c: -c["x"])])
+    with pytest.raises(ValueError, match="weight must be finite and >= 0"):
+        bad.condition("bc").data(x)
+
+
+def test_cavity_corner_taper_vanishes_at_the_lid_corners_only():
+    p = get_problem("cavity", corner_taper=0.1)
+    lid = p.condition("lid")
+    x = np.array([[0.0, 1.0], [0.05, 1.0], [0.5, 1.0], [1.0, 1.0]])
+    np.testing.assert_allclose(lid.data(x)["w"], [0.0, 0.5, 1.0, 0.0])
+    w = np.asarray(p.residual_weight({"x": jnp.array([0.5, 0.97, 0.5]), "y": jnp.array([0.5, 0.97, 0.95])}))
+    np.testing.assert_allclose(w, [1.0, np.hypot(0.03, 0.03) / 0.1, 1.0], rtol=1e-6)
+    assert get_problem("cavity").residual_weight is None and get_problem("cavity").condition("lid").weight is None
+    with pytest.raises(ValueError, match="corner_taper"):
+        get_problem("cavity", corner_taper=-1.0)

@@ -80,6 +80,19 @@ class History:
             self._cols[name] = [np.concatenate(parts)]
         return self._cols[name][0]
 
+    def subset(self, keep, *, strip_prefix: str = "") -> History:
+        """The rows whose phase passes ``keep(phase)`` (phases with ``strip_prefix`` removed), same steps."""
+        mask = np.array([bool(keep(p)) for p in self._phases], dtype=bool)
+        out = History()
+        out.meta = dict(self.meta)
+        if not mask.any():
+            return out
+        steps, phases = self.steps[mask], [p for p, m in zip(self._phases, mask, strict=True) if m]
+        cols = {c: self.column(c)[mask] for c in self.columns}
+        for a, b in phase_runs(phases):
+            out.extend(steps[a:b], phases[a].removeprefix(strip_prefix), {c: v[a:b] for c, v in cols.items()})
+        return out
+
     # ------------------------------------------------------------------ reading
     def __len__(self) -> int:
         return self._n
@@ -197,6 +210,16 @@ class History:
             **{n: [None if math.isnan(v) else (v if math.isfinite(v) else str(v)) for v in self.column(n).tolist()]
                for n in self.columns},
         }
+
+
+def phase_runs(phases: list[str]) -> list[tuple[int, int]]:
+    """(start, stop) of each run of equal consecutive phase names."""
+    out, start = [], 0
+    for i in range(1, len(phases) + 1):
+        if i == len(phases) or phases[i] != phases[start]:
+            out.append((start, i))
+            start = i
+    return out
 
 
 def _fmt(v: float) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,3 +26,6 @@ class Setup:
     fit_kwargs: dict = field(default_factory=dict)
     findings: list = field(default_factory=list)
     extras: dict = field(default_factory=dict)
+    #: Optional replacement for the single ``fit`` call (e.g. time marching: one fit per window):
+    #: ``train(key=, checkpoint_dir=, resume=) -> (model, history)``.
+    train: Callable | None = None

@@ -42,6 +42,9 @@ _API = {
     "make_weight_update": "pinngen.pinn.solver",
     "causal_weights": "pinngen.pinn.solver",
     "get_problem": "pinngen.pinn.problems",
+    "Marching": "pinngen.pinn.marching",
+    "MarchingSpec": "pinngen.pinn.marching",
+    "window_problem": "pinngen.pinn.marching",
     "PROBLEMS": "pinngen.pinn.problems",
 }
 

@@ -45,8 +45,12 @@ def _evaluate(value: Value, names, x: np.ndarray, k: int) -> np.ndarray:
     return np.array(v)
 
 
-def _mse(a) -> jax.Array:
-    return jnp.mean(jnp.square(a))
+def _mse(a, w=None) -> jax.Array:
+    """Mean square of a (n,) or (n, k); with per-point weights w (n,): mean of w * a^2."""
+    if w is None:
+        return jnp.mean(jnp.square(a))
+    sq = jnp.square(a)
+    return jnp.mean((w[:, None] if sq.ndim == 2 else w) * sq)
 
 
 class Condition:
@@ -55,10 +59,11 @@ class Condition:
 
     kind = "boundary"
 
-    def __init__(self, name: str, *, on, component: str | Sequence[str] | None = None, n: int | None = None):
+    def __init__(self, name: str, *, on, component: str | Sequence[str] | None = None, n: int | None = None,
+                 weight: Value | None = None):
         if not isinstance(name, str) or not name or "/" in name:
             raise ValueError(f"condition name {name!r} must be a non-empty string without '/'")
-        self.name, self.on, self.n = name, on, n
+        self.name, self.on, self.n, self.weight = name, on, n, weight
         self._component = component
         self.problem = None
 
@@ -92,6 +97,17 @@ class Condition:
     def prepare(self, x: np.ndarray) -> dict:
         return {"x": x}
 
+    def data(self, x: np.ndarray) -> dict:
+        """The batch entry at points x: ``prepare(x)``, plus per-point weights ``w`` (n,) when the condition
+        has a ``weight`` (e.g. a taper to 0 at a singular corner: the term is then mean(w * err^2))."""
+        out = self.prepare(x)
+        if self.weight is not None:
+            w = _evaluate(self.weight, self.problem.inputs, np.asarray(x), 1)[:, 0]
+            if not np.all(np.isfinite(w)) or np.any(w < 0):
+                raise ValueError(f"condition {self.name!r}: weight must be finite and >= 0 at every point")
+            out["w"] = w
+        return out
+
     def _comp(self, u):
         return u[:, self.index]
 
@@ -102,22 +118,22 @@ class Condition:
 class Dirichlet(Condition):
     """u = value on the boundary part(s) ``on`` (a name, an alias such as "boundary", or several)."""
 
-    def __init__(self, name: str, *, on="boundary", value: Value = 0.0, component=None, n=None):
-        super().__init__(name, on=on, component=component, n=n)
+    def __init__(self, name: str, *, on="boundary", value: Value = 0.0, component=None, n=None, weight=None):
+        super().__init__(name, on=on, component=component, n=n, weight=weight)
         self.value = value
 
     def prepare(self, x):
         return {"x": x, "value": _evaluate(self.value, self.problem.inputs, x, len(self.components))}
 
     def loss(self, f, data, params):
-        return _mse(self._comp(f(data["x"])) - data["value"])
+        return _mse(self._comp(f(data["x"])) - data["value"], data.get("w"))
 
 
 class Neumann(Condition):
     """du/dn = value on ``on``, n the outward unit normal of the geometry (one jvp along n)."""
 
-    def __init__(self, name: str, *, on="boundary", value: Value = 0.0, component=None, n=None):
-        super().__init__(name, on=on, component=component, n=n)
+    def __init__(self, name: str, *, on="boundary", value: Value = 0.0, component=None, n=None, weight=None):
+        super().__init__(name, on=on, component=component, n=n, weight=weight)
         self.value = value
 
     def prepare(self, x):
@@ -126,15 +142,15 @@ class Neumann(Condition):
 
     def loss(self, f, data, params):
         dudn = jax.jvp(f, (data["x"],), (data["normal"],))[1]  # (n, n_out): directional derivative
-        return _mse(self._comp(dudn) - data["value"])
+        return _mse(self._comp(dudn) - data["value"], data.get("w"))
 
 
 class Robin(Condition):
     """alpha * u + beta * du/dn = value on ``on`` (alpha, beta constants)."""
 
     def __init__(self, name: str, *, on="boundary", alpha: float = 1.0, beta: float = 1.0, value: Value = 0.0,
-                 component=None, n=None):
-        super().__init__(name, on=on, component=component, n=n)
+                 component=None, n=None, weight=None):
+        super().__init__(name, on=on, component=component, n=n, weight=weight)
         self.alpha, self.beta, self.value = float(alpha), float(beta), value
 
     def prepare(self, x):
@@ -143,7 +159,7 @@ class Robin(Condition):
 
     def loss(self, f, data, params):
         u, dudn = jax.jvp(f, (data["x"],), (data["normal"],))
-        return _mse(self.alpha * self._comp(u) + self.beta * self._comp(dudn) - data["value"])
+        return _mse(self.alpha * self._comp(u) + self.beta * self._comp(dudn) - data["value"], data.get("w"))
 
 
 class Periodic(Condition):
@@ -191,8 +207,8 @@ class Periodic(Condition):
 class _Initial(Condition):
     kind = "initial"
 
-    def __init__(self, name, *, component=None, n=None):
-        super().__init__(name, on="initial", component=component, n=n)
+    def __init__(self, name, *, component=None, n=None, weight=None):
+        super().__init__(name, on="initial", component=component, n=n, weight=weight)
 
     def bind(self, problem):
         if not isinstance(problem.geometry, SpaceTime):
@@ -205,15 +221,15 @@ class _Initial(Condition):
 class InitialValue(_Initial):
     """u(x, t0) = value(x)."""
 
-    def __init__(self, name: str = "ic", *, value: Value = 0.0, component=None, n=None):
-        super().__init__(name, component=component, n=n)
+    def __init__(self, name: str = "ic", *, value: Value = 0.0, component=None, n=None, weight=None):
+        super().__init__(name, component=component, n=n, weight=weight)
         self.value = value
 
     def prepare(self, x):
         return {"x": x, "value": _evaluate(self.value, self.problem.inputs, x, len(self.components))}
 
     def loss(self, f, data, params):
-        return _mse(self._comp(f(data["x"])) - data["value"])
+        return _mse(self._comp(f(data["x"])) - data["value"], data.get("w"))
 
 
 class InitialRate(_Initial):
@@ -229,7 +245,7 @@ class InitialRate(_Initial):
     def loss(self, f, data, params):
         x = data["x"]
         tangent = jnp.zeros_like(x).at[:, self.axis].set(1.0)
-        return _mse(self._comp(jax.jvp(f, (x,), (tangent,))[1]) - data["value"])
+        return _mse(self._comp(jax.jvp(f, (x,), (tangent,))[1]) - data["value"], data.get("w"))
 
 
 class Observations(Condition):
@@ -261,7 +277,7 @@ class Observations(Condition):
         return {"x": self.points, "value": self.values}
 
     def loss(self, f, data, params):
-        return _mse(self._comp(f(data["x"])) - data["value"])
+        return _mse(self._comp(f(data["x"])) - data["value"], data.get("w"))
 
 
 def add_noise(values, level: float, *, seed: int = 0) -> np.ndarray:

@@ -9,6 +9,7 @@
     collocation: {n_domain: 4000, n_boundary: 100, n_initial: 200, method: sobol, resample_every: 1000}
     weighting: {weights: {ic: 10}, scheme: fixed, causal: null}
     train: {phases: [{optimizer: adam, steps: 10000}, {optimizer: lbfgs, steps: 5000}]}
+    marching: {windows: 10, n_ic: 1024}   # optional time marching: the phases run once per window
 
 evaluate() writes the relative L2 and max error on the reference grid (``rel_l2``, ``max_abs_error``),
 identified unknowns (``unknowns`` in metrics.json), and figures: prediction/reference/error maps, slices
@@ -29,7 +30,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pinngen.config import ActivationName, ConfigError, InitName, RunConfig
 from pinngen.core.setup import Setup
+from pinngen.core.train import fit
+from pinngen.pinn import marching
 from pinngen.pinn import problems as library
+from pinngen.pinn.marching import Marching, MarchingSpec, check_supported
 from pinngen.pinn.network import PINN
 from pinngen.pinn.solver import (
     Collocation,
@@ -73,6 +77,7 @@ class Config(RunConfig):
     collocation: CollocationSpec = Field(default_factory=CollocationSpec)
     weighting: WeightingSpec = Field(default_factory=WeightingSpec)
     evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
+    marching: MarchingSpec = Field(default_factory=MarchingSpec)
 
     @field_validator("problem")
     @classmethod
@@ -93,21 +98,32 @@ def build_problem(name: str, options: dict):
         raise ConfigError(f"config error: options: {err}") from None
 
 
-def template(spec: dict, key=None) -> PINN:
-    problem = build_problem(spec["problem"], spec.get("options", {}))
+def _net(problem, spec: dict, key) -> PINN:
     net = dict(spec["network"])
     periodic = sorted(problem.periodic) if net.pop("periodic", False) else None
-    return PINN(problem, periodic=periodic, key=key if key is not None else jax.random.PRNGKey(0),
-                dtype=_dtype(spec.get("dtype", "float32")), **net)
+    return PINN(problem, periodic=periodic, key=key, dtype=_dtype(spec.get("dtype", "float32")), **net)
 
 
-def setup(cfg: Config) -> Setup:
-    spec = dict(problem=cfg.problem, options=dict(cfg.options), network=cfg.network.model_dump(), dtype=cfg.dtype)
-    model = template(spec, key=jax.random.PRNGKey(cfg.seed))
-    problem = model.problem
-    spec.update(inputs=list(problem.inputs), outputs=list(problem.outputs))
-    np_dtype = np.float64 if cfg.dtype == "float64" else np.float32
-    colloc = Collocation(problem, cfg.collocation, seed=cfg.seed, dtype=np_dtype)
+def template(spec: dict, key=None):
+    """The model's structure from its spec: a :class:`PINN`, or a :class:`Marching` of one per window."""
+    problem = build_problem(spec["problem"], spec.get("options", {}))
+    key = key if key is not None else jax.random.PRNGKey(0)
+    mspec = MarchingSpec(**(spec.get("marching") or {}))
+    if mspec.windows == 1:
+        return _net(problem, spec, key)
+    try:
+        check_supported(problem)
+    except ValueError as err:
+        raise ConfigError(f"config error: marching: {err}") from None
+    keys = jax.random.split(key, mspec.windows)
+    return marching.build(problem, mspec, lambda wp, k: _net(wp, spec, keys[k]))
+
+
+def _parts(problem, cfg: Config, np_dtype, *, seed: int, window: tuple[float, float] | None = None,
+           reference=None) -> dict:
+    """Collocation, loss terms and fit keyword arguments for ``problem`` (a whole problem, or one window
+    of a marching run: ``window`` = its time bounds, for the training-time rel_l2)."""
+    colloc = Collocation(problem, cfg.collocation, seed=seed, dtype=np_dtype)
     data = colloc.batch(0)
     causal = cfg.weighting.causal
     try:
@@ -115,7 +131,10 @@ def setup(cfg: Config) -> Setup:
     except ValueError as err:
         raise ConfigError(f"config error: weighting.causal: {err}") from None
     names = set(problem.residual_names) | {c.name for c in problem.conditions}
-    bad = sorted(set(cfg.weighting.weights) - names)
+    weights = dict(cfg.weighting.weights)
+    if window is not None:  # terms of other windows (e.g. the soft ic of windows 2..K) are not errors here
+        weights = {k: v for k, v in weights.items() if k in names}
+    bad = sorted(set(weights) - names)
     if bad:
         raise ConfigError(f"config error: weighting.weights: unknown term(s) {bad}; the loss terms are "
                           f"{sorted(names)}")
@@ -123,29 +142,82 @@ def setup(cfg: Config) -> Setup:
     refresh = make_refresh(colloc, active=active, dtype=np_dtype)
     weight_update = make_weight_update(loss_terms, cfg.weighting, anchor=problem.residual_names, active=active,
                                        every=cfg.train.eval_every)
-    fit_kwargs = dict(weights=dict(cfg.weighting.weights) or None, refresh=refresh, weight_update=weight_update,
-                      metrics_fn=_metrics_fn(problem, cfg, data, refresh, np_dtype),
+    fit_kwargs = dict(weights=weights or None, refresh=refresh, weight_update=weight_update,
+                      metrics_fn=_metrics_fn(problem, cfg, data, refresh, np_dtype, window=window,
+                                                      reference=reference),
                       context=dict(activations=[cfg.network.activation], dropout=0.0, regularised=False,
                                    optimizer=cfg.train.phases[0].optimizer, lr=cfg.train.phases[0].lr,
                                    relu_like=False, pinn=True))
     if problem.unknowns:
         fit_kwargs["trace_fn"] = lambda m: {f"unknown/{k}": v for k, v in m.unknown_values().items()}
-    findings = []
-    if problem.time is None and causal is not None:
+    return dict(colloc=colloc, data=data, loss_terms=loss_terms, refresh=refresh, fit_kwargs=fit_kwargs)
+
+
+def setup(cfg: Config) -> Setup:
+    spec = dict(problem=cfg.problem, options=dict(cfg.options), network=cfg.network.model_dump(), dtype=cfg.dtype)
+    if cfg.marching.windows > 1:
+        spec["marching"] = cfg.marching.model_dump()
+    model = template(spec, key=jax.random.PRNGKey(cfg.seed))
+    problem = model.problem
+    spec.update(inputs=list(problem.inputs), outputs=list(problem.outputs))
+    np_dtype = np.float64 if cfg.dtype == "float64" else np.float32
+    if problem.time is None and cfg.weighting.causal is not None:
         raise ConfigError("config error: weighting.causal: the problem has no time input")
-    return Setup(model=model, data=data, loss_terms=loss_terms, spec=spec, fit_kwargs=fit_kwargs,
-                 findings=findings, extras=dict(colloc=colloc, refresh=refresh))
+    if isinstance(model, Marching):
+        return _marching_setup(cfg, model, spec, np_dtype)
+    parts = _parts(problem, cfg, np_dtype, seed=cfg.seed)
+    return Setup(model=model, data=parts["data"], loss_terms=parts["loss_terms"], spec=spec,
+                 fit_kwargs=parts["fit_kwargs"], findings=[],
+                 extras=dict(colloc=parts["colloc"], refresh=parts["refresh"]))
 
 
-def _metrics_fn(problem, cfg: Config, data, refresh, np_dtype):
-    """metric/rel_l2 on a fixed subsample of the reference after each chunk (and causal weight minimum)."""
+def _marching_setup(cfg: Config, model: Marching, spec: dict, np_dtype) -> Setup:
+    names = {c.name for c in model.problem.conditions} | set(model.problem.residual_names)
+    names.add(marching.ic_name(model.problem))
+    bad = sorted(set(cfg.weighting.weights) - names)
+    if bad:
+        raise ConfigError(f"config error: weighting.weights: unknown term(s) {bad}; the loss terms are "
+                          f"{sorted(names)}")
+    ref = model.problem.reference
+    first = _parts(model.models[0].problem, cfg, np_dtype, seed=cfg.seed, window=model.bounds[:2], reference=ref)
+
+    def train(*, key, checkpoint_dir, resume, **_):
+        def fit_window(k, wp, net):
+            parts = first if k == 0 else _parts(wp, cfg, np_dtype, seed=cfg.seed + k,
+                                                window=model.bounds[k : k + 2], reference=ref)
+            log.info("marching: window %d/%d, t in [%g, %g]", k + 1, len(model.models), *model.bounds[k : k + 2])
+            ck = None if checkpoint_dir is None else Path(checkpoint_dir) / f"window{k + 1}"
+            if resume and ck is not None and marching.finished(ck):
+                log.info("marching: window %d already trained (%s)", k + 1, ck)
+                return marching.load_window(ck, net)
+            net, history = fit(net, parts["data"], cfg.train, loss_terms=parts["loss_terms"], seed=cfg.seed + k,
+                               key=jax.random.fold_in(key, k), checkpoint_dir=ck, resume=resume,
+                               **parts["fit_kwargs"])
+            if ck is not None:
+                marching.save_window(ck, net, history)
+            return net, history
+
+        return marching.train(model, cfg.marching, fit_window, predict_all)
+
+    return Setup(model=model, data=first["data"], loss_terms=first["loss_terms"], spec=spec,
+                 fit_kwargs=first["fit_kwargs"], findings=[], extras=dict(colloc=first["colloc"]), train=train)
+
+
+def _metrics_fn(problem, cfg: Config, data, refresh, np_dtype, *, window=None, reference=None):
+    """metric/rel_l2 on a fixed subsample of the reference after each chunk (and causal weight minimum);
+    for a marching window (``window`` = (t_a, t_b); ``problem`` that window's) on the reference points
+    of the window only."""
     n = cfg.evaluation.metric_points
-    ref = problem.reference if n else None
+    ref = (reference if window is not None else problem.reference) if n else None
     causal = cfg.weighting.causal
     if ref is None and causal is None:
         return None
     if ref is not None:
-        idx = np.random.default_rng(0).choice(len(ref.points), min(n, len(ref.points)), replace=False)
+        candidates = np.arange(len(ref.points))
+        if window is not None:
+            t = ref.points[:, problem.inputs.index(problem.time)]
+            candidates = candidates[(t >= window[0]) & (t <= window[1])]
+        idx = np.random.default_rng(0).choice(candidates, min(n, len(candidates)), replace=False)
         pts = jnp.asarray(ref.points[idx], np_dtype)
         cols = [problem.outputs.index(o) for o in problem.metric_outputs]
         vals = jnp.asarray(ref.values[idx][:, cols], np_dtype)
@@ -246,6 +318,8 @@ def evaluate(cfg: Config, setup: Setup, model: PINN, history, run_dir: Path) -> 
         summary["max_abs_error"] = float(np.max(np.abs(pred[:, cols] - ref.values[:, cols])))
         if len(problem.outputs) > 1:
             for i, o in enumerate(problem.outputs):
+                if o not in problem.metric_outputs and not np.any(ref.values[:, i]):
+                    continue  # no reference values for this output (e.g. the cavity's pressure)
                 summary[f"rel_l2_{o}"] = _rel(pred[:, i], ref.values[:, i])
                 summary[f"max_abs_error_{o}"] = float(np.max(np.abs(pred[:, i] - ref.values[:, i])))
         res = residual_at(model, ref.points)
@@ -255,8 +329,14 @@ def evaluate(cfg: Config, setup: Setup, model: PINN, history, run_dir: Path) -> 
             notes.append(f"rel_l2 and max_abs_error compare {', '.join(problem.metric_outputs)}")
         if ref.axes is not None and len(problem.inputs) == 2:
             figures.fields(problem, ref, pred, res, figs, n_slices=cfg.evaluation.n_slices)
+    if isinstance(model, Marching):
+        notes.append(f"time marching: {len(model.models)} windows with edges "
+                     f"{', '.join(f'{b:g}' for b in model.bounds)}; windows 2..{len(model.models)} start from the "
+                     f"previous window's prediction (a soft term)")
+        summary["windows"] = len(model.models)
     if problem.transform is not None:
-        notes.append(f"hard constraints (exact by construction): {', '.join(problem.transform.enforces)}")
+        where = " (first window)" if isinstance(model, Marching) else ""
+        notes.append(f"hard constraints (exact by construction){where}: {', '.join(problem.transform.enforces)}")
     if problem.unknowns:
         vals = {k: float(v) for k, v in model.unknown_values().items()}
         out["unknowns"] = {}

@@ -189,13 +189,15 @@ class Problem:
         metric_outputs: outputs compared with the reference in ``rel_l2`` (default: all).
         report: optional ``(predict, figures_dir) -> {"summary", "tables", "notes"}`` for problem-specific
             checks (predict: points (m, d_in) -> (m, n_out)).
+        residual_weight: optional JAX ``coords -> (n,)`` weight >= 0 of each point's squared residual in the
+            ``pde`` terms (e.g. a taper near a singular corner, where the residual cannot vanish).
     """
 
     def __init__(self, *, name: str, inputs: Sequence[str], outputs: Sequence[str], geometry: Domain,
                  residual: Callable, conditions: Sequence = (), parameters: Mapping | None = None,
                  exact: Callable | None = None, reference=None, transform=None, time: str | None = None,
                  periodic: Mapping[str, float] | None = None, metric_outputs: Sequence[str] | None = None,
-                 report: Callable | None = None, description: str = ""):
+                 report: Callable | None = None, description: str = "", residual_weight: Callable | None = None):
         self.name = str(name)
         self.inputs, self.outputs = tuple(inputs), tuple(outputs)
         if not isinstance(geometry, Domain):
@@ -209,6 +211,9 @@ class Problem:
         self.geometry, self.residual = geometry, residual
         self.parameters = {k: (v if isinstance(v, Parameter) else known(v)) for k, v in (parameters or {}).items()}
         self.exact, self.transform, self.report, self.description = exact, transform, report, description
+        if residual_weight is not None and not callable(residual_weight):
+            raise ValueError(f"problem {self.name!r}: residual_weight must be a function coords -> (n,)")
+        self.residual_weight = residual_weight
         self._reference = reference
         self.time = time if time is not None else ("t" if "t" in self.inputs else None)
         if self.time is not None and self.time not in self.inputs:

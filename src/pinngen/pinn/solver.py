@@ -106,7 +106,7 @@ class Collocation:
         out = {"pde": {"x": self.domain_points(rnd) if domain is None else domain}}
         for i, c in enumerate(self.problem.conditions, start=1):
             x = c.sample(self.sizes[c.name], self.spec.method, self._rng(i, rnd))
-            out[c.name] = c.prepare(x)
+            out[c.name] = c.data(x)
         return jax.tree_util.tree_map(lambda a: np.asarray(a, self.dtype), out)
 
 
@@ -151,8 +151,11 @@ def make_loss_terms(problem: Problem, causal: Causal | None = None) -> Callable:
         params = model.parameter_values()
         x = batch["pde"]["x"]
         terms = {}
+        w = None
+        if problem.residual_weight is not None:
+            w = problem.residual_weight({n: x[:, i] for i, n in enumerate(problem.inputs)})
         for name, r in problem.residuals(model, x, params).items():
-            r2 = _r2(r)
+            r2 = _r2(r) if w is None else _r2(r) * w
             terms[name] = causal_loss(r2, x[:, t_axis], t0, t1, causal)[0] if causal else jnp.mean(r2)
         for c in problem.conditions:
             terms[c.name] = c.loss(model, batch[c.name], params)

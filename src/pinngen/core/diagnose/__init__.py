@@ -16,6 +16,7 @@ Finding codes: ``diverged`` (error), ``still_learning``, ``converged`` (info), `
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from pinngen.core.diagnose.curves import Curve, last_phase, load_curve
@@ -67,6 +68,8 @@ def diagnose(
     findings, and one with fewer than ``min_steps`` recorded losses only ``too_short`` (and ``diverged``).
     """
     th = resolve_thresholds(thresholds, overrides)
+    if (history.meta.get("windows") or 1) > 1:
+        return _per_window(history, context, th)
     ctx = normalise_context(context, history)
     loss = load_curve(history, "loss")
     findings, first_bad, broken = check_diverged(history, loss, th, ctx)
@@ -85,6 +88,20 @@ def diagnose(
     skip_from = unstable[0].step if unstable else None
     findings += check_jumps(loss, th, ctx, before=first_bad, skip_from=skip_from)
     return sort_findings(findings)
+
+
+def _per_window(history, context, th: DiagnoseThresholds) -> list[Finding]:
+    """A time-marching run (``meta["windows"]``, phases ``w<k>/<name>``) is one training per window; each
+    starts afresh, so its curves are diagnosed window by window (a new window's higher loss is no jump)."""
+    out = []
+    for k in range(1, history.meta["windows"] + 1):
+        sub = history.subset(lambda phase, k=k: phase.startswith(f"w{k}/"), strip_prefix=f"w{k}/")
+        sub.meta = {**history.meta, "windows": 1,
+                    "phases": [p for p in history.meta.get("phases", []) if p.get("window") == k]}
+        if len(sub):
+            out += [replace(f, message=f"Window {k}: {f.message}") for f in diagnose(sub, context=context,
+                                                                                      thresholds=th)]
+    return sort_findings(out)
 
 
 def _final_state(history, loss: Curve, end: EndState, th: DiagnoseThresholds) -> list[Finding]:

@@ -1,9 +1,12 @@
 """Allen-Cahn (Raissi et al. 2019, sec. 4.1.2): u_t - eps u_xx + 5 u^3 - 5 u = 0, x in [-1, 1] periodic,
 t in [0, 1], u(x, 0) = x^2 cos(pi x), eps = 1e-4.
 
-A hard problem for plain PINNs (they converge to the trivial steady state); what works: causal weighting
-(``weighting.causal``), the hard initial condition (``hard: true``) and an exactly periodic network
-(``network.periodic: true``). Reference: Fourier / ETDRK4 (``pinn.reference.allen_cahn_reference``).
+A hard problem for plain PINNs (they converge to the trivial steady state, and u = 0 is unstable: the
+reaction term amplifies early errors about e^(5t)). What works here (``experiments/allen-cahn.yaml``):
+time marching (``marching.windows``, :mod:`pinngen.pinn.marching`) with warm starts, causal weighting
+within each window (``weighting.causal``) and an exactly periodic network (``network.periodic: true``).
+The soft initial condition (``hard: false``) lets every window start from its predecessor's weights.
+Reference: Fourier / ETDRK4 (``pinn.reference.allen_cahn_reference``).
 """
 
 from __future__ import annotations

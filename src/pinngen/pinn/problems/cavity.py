@@ -8,6 +8,7 @@ cached); the report compares the centre-line velocities u(0.5, y) and v(x, 0.5) 
 
 from __future__ import annotations
 
+import jax.numpy as jnp
 import numpy as np
 
 from pinngen.pinn.conditions import Dirichlet
@@ -16,8 +17,15 @@ from pinngen.pinn.problem import Problem, Reference
 from pinngen.pinn.problems.kovasznay import navier_stokes_residual
 
 
-def cavity(*, re: float = 100.0, n_ref: int = 129) -> Problem:
+def cavity(*, re: float = 100.0, n_ref: int = 129, corner_taper: float = 0.0) -> Problem:
+    """corner_taper: radius rho > 0 tapers the weight of the lid, wall and residual terms linearly to 0 at
+    the two lid corners, w = min(1, r / rho), r the distance to the nearer one: there u jumps from 1 to 0
+    and no network can zero those terms, which otherwise pull the whole field (the Modulus cavity example
+    weights its lid term the same way). 0: no taper."""
     from pinngen.pinn.reference import cavity_reference
+
+    if corner_taper < 0:
+        raise ValueError(f"corner_taper={corner_taper!r} must be >= 0 (a radius; 0 turns the taper off)")
 
     def reference():
         s = cavity_reference(n_ref, re)
@@ -41,13 +49,19 @@ def cavity(*, re: float = 100.0, n_ref: int = 129) -> Problem:
                             "columns": ["y", "u(0.5, y) PINN", "u Ghia", "x", "v(x, 0.5) PINN", "v Ghia"],
                             "rows": rows}]}
 
+    def taper(c, xp):
+        r = xp.minimum(xp.hypot(c["x"], 1.0 - c["y"]), xp.hypot(1.0 - c["x"], 1.0 - c["y"]))
+        return xp.minimum(1.0, r / corner_taper)
+
+    host_w = (lambda c: taper(c, np)) if corner_taper else None
     walls = ("left", "right", "bottom")
     conditions = [
-        Dirichlet("lid", on="top", value=np.array([1.0, 0.0]), component=("u", "v")),
-        Dirichlet("walls", on=walls, value=0.0, component=("u", "v")),
+        Dirichlet("lid", on="top", value=np.array([1.0, 0.0]), component=("u", "v"), weight=host_w),
+        Dirichlet("walls", on=walls, value=0.0, component=("u", "v"), weight=host_w),
     ]
     return Problem(
         name="cavity", inputs=("x", "y"), outputs=("u", "v", "p"), geometry=Rectangle([0.0, 0.0], [1.0, 1.0]),
         residual=navier_stokes_residual, parameters={"nu": 1.0 / re}, conditions=conditions,
         reference=reference, metric_outputs=("u", "v"), report=report,
+        residual_weight=(lambda c: taper(c, jnp)) if corner_taper else None,
         description=f"lid-driven cavity, steady Navier-Stokes at Re = {re:g}")
