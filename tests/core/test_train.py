@@ -51,6 +51,24 @@ def test_lbfgs_reports_gradient_tolerance():
     assert len(h) < 500
 
 
+def test_lbfgs_initial_step_option_reaches_the_line_search():
+    """'one' starts every line search at the quasi-Newton step 1; 'keep' at the previous step: on this fit the
+    accepted steps differ, and both still descend."""
+    runs = {}
+    for mode in ("keep", "one"):
+        cfg = TrainConfig(phases=[dict(optimizer="lbfgs", steps=40, initial_step=mode)], eval_every=20,
+                          progress=False)
+        _, h = fit(_net(), _data(), cfg, loss_terms=_mse)
+        runs[mode] = h
+        _, loss = h.series("loss")
+        assert loss[-1] < 0.5 * loss[0]
+    lr_keep, lr_one = runs["keep"].column("lr"), runs["one"].column("lr")
+    assert not np.allclose(lr_keep, lr_one)
+    assert np.mean(np.isclose(lr_one[1:], 1.0)) > np.mean(np.isclose(lr_keep[1:], 1.0))
+    with pytest.raises(ValueError):
+        TrainConfig(phases=[dict(optimizer="lbfgs", initial_step="half")])
+
+
 def test_same_seed_same_result_and_different_seed_differs():
     cfg = TrainConfig(phases=[dict(optimizer="adam", steps=60, lr=1e-2, batch_size=32)], eval_every=20,
                       progress=False)

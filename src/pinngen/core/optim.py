@@ -53,6 +53,10 @@ class Phase(BaseModel):
     approx_dec_rtol: float | None = Field(
         None, ge=0.0, description="zoom line search: relative loss level under which the approximate "
         "(Hager-Zhang) Wolfe conditions apply; default: 1e-6 in float64, larger in float32 (see make_optimizer)")
+    initial_step: Literal["keep", "one"] = Field(
+        "keep", description="zoom line search's first trial step each iteration: 'keep' the last accepted one "
+        "(the default the built-in experiments were measured with) or 'one' (the quasi-Newton step; after a "
+        "tiny step 'keep' stays tiny, and 'one' lowered the loss faster on Burgers: bench/lbfgs_probe.py)")
 
     @model_validator(mode="after")
     def _lbfgs_full_batch(self):
@@ -127,7 +131,8 @@ def make_optimizer(phase: Phase, dtype=None) -> tuple[optax.GradientTransformati
     elif name == "lbfgs":
         # The line search picks the step; lr only scales the first trial step.
         ls = optax.scale_by_zoom_linesearch(max_linesearch_steps=phase.max_linesearch_steps,
-                                            approx_dec_rtol=_approx_dec_rtol(phase, dtype))
+                                            approx_dec_rtol=_approx_dec_rtol(phase, dtype),
+                                            initial_guess_strategy=phase.initial_step)
         opt = optax.lbfgs(learning_rate=None, memory_size=phase.memory, linesearch=ls)
         sched = optax.constant_schedule(1.0)
     else:
