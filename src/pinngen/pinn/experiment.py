@@ -119,6 +119,13 @@ def template(spec: dict, key=None):
     return marching.build(problem, mspec, lambda wp, k: _net(wp, spec, keys[k]))
 
 
+def _check_weights(weights, names) -> None:
+    bad = sorted(set(weights) - set(names))
+    if bad:
+        raise ConfigError(f"config error: weighting.weights: unknown term(s) {bad}; the loss terms are "
+                          f"{sorted(names)}")
+
+
 def _parts(problem, cfg: Config, np_dtype, *, seed: int, window: tuple[float, float] | None = None,
            reference=None) -> dict:
     """Collocation, loss terms and fit keyword arguments for ``problem`` (a whole problem, or one window
@@ -134,10 +141,7 @@ def _parts(problem, cfg: Config, np_dtype, *, seed: int, window: tuple[float, fl
     weights = dict(cfg.weighting.weights)
     if window is not None:  # terms of other windows (e.g. the soft ic of windows 2..K) are not errors here
         weights = {k: v for k, v in weights.items() if k in names}
-    bad = sorted(set(weights) - names)
-    if bad:
-        raise ConfigError(f"config error: weighting.weights: unknown term(s) {bad}; the loss terms are "
-                          f"{sorted(names)}")
+    _check_weights(weights, names)
     active = first_order_steps(cfg.train.phases)
     refresh = make_refresh(colloc, active=active, dtype=np_dtype)
     weight_update = make_weight_update(loss_terms, cfg.weighting, anchor=problem.residual_names, active=active,
@@ -174,10 +178,7 @@ def setup(cfg: Config) -> Setup:
 def _marching_setup(cfg: Config, model: Marching, spec: dict, np_dtype) -> Setup:
     names = {c.name for c in model.problem.conditions} | set(model.problem.residual_names)
     names.add(marching.ic_name(model.problem))
-    bad = sorted(set(cfg.weighting.weights) - names)
-    if bad:
-        raise ConfigError(f"config error: weighting.weights: unknown term(s) {bad}; the loss terms are "
-                          f"{sorted(names)}")
+    _check_weights(cfg.weighting.weights, names)
     ref = model.problem.reference
     first = _parts(model.models[0].problem, cfg, np_dtype, seed=cfg.seed, window=model.bounds[:2], reference=ref)
 

@@ -80,8 +80,7 @@ def window_problem(problem: Problem, k: int, bounds: Sequence[float], *, ic_valu
             continue
         conditions.append(copy.copy(c))
     if k > 0:
-        name = next((c.name for c in problem.conditions if c.kind == "initial"), "ic")
-        conditions.append(InitialValue(name, value=ic_value, n=n_ic))
+        conditions.append(InitialValue(ic_name(problem), value=ic_value, n=n_ic))
     return Problem(name=f"{problem.name}[{a:g},{b:g}]", inputs=problem.inputs, outputs=problem.outputs,
                    geometry=geometry, residual=problem.residual, conditions=conditions,
                    parameters=problem.parameters, transform=problem.transform if k == 0 else None,
