@@ -69,6 +69,33 @@ def test_lbfgs_initial_step_option_reaches_the_line_search():
         TrainConfig(phases=[dict(optimizer="lbfgs", initial_step="half")])
 
 
+def _two_terms(model, batch, key):
+    err = (model(batch["x"]) - batch["y"]) ** 2
+    neg = batch["x"] < 0
+    return {"left": jnp.mean(jnp.where(neg, err, 0.0)), "right": jnp.mean(jnp.where(neg, 0.0, err))}
+
+
+def test_lbfgs_logs_terms_sparsely_and_consistently():
+    """L-BFGS records the total every iteration, the terms every LBFGS_TERMS_EVERY iterations and at each
+    chunk's end; where recorded they add up to the total of that iteration (same parameters)."""
+    from pinngen.core.steps import LBFGS_TERMS_EVERY
+
+    cfg = TrainConfig(phases=[dict(optimizer="adam", steps=20, lr=1e-2), dict(optimizer="lbfgs", steps=45)],
+                      eval_every=25, progress=False)
+    _, h = fit(_net(), _data(), cfg, loss_terms=_two_terms, weights={"left": 1.0, "right": 2.0})
+    steps, total = h.steps, h.column("loss")
+    left, right = h.column("loss/left"), h.column("loss/right")
+    assert np.all(np.isfinite(total))
+    adam, lb = steps < 20, steps >= 20
+    assert np.all(np.isfinite(left[adam]))  # the gradient phases log every step
+    logged = np.isfinite(left[lb])
+    i = steps[lb] - 20  # iteration index within the L-BFGS phase
+    expect = (i % LBFGS_TERMS_EVERY == 0) | (i == 24) | (i == 44)
+    np.testing.assert_array_equal(logged, expect)
+    np.testing.assert_allclose((left + 2 * right)[lb][logged], total[lb][logged], rtol=1e-5)
+    assert np.all(np.isnan(right[lb][~logged]))
+
+
 def test_same_seed_same_result_and_different_seed_differs():
     cfg = TrainConfig(phases=[dict(optimizer="adam", steps=60, lr=1e-2, batch_size=32)], eval_every=20,
                       progress=False)

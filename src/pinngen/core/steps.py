@@ -14,6 +14,11 @@ Stop codes (per step; 0 while running):
 L-BFGS accepts a step that does not lower the loss, as optax and PyTorch do: in float32 single failed line
 searches are common near a minimum and the next iteration, with updated curvature pairs, usually moves on;
 stopping at the first one ended Burgers runs after 6-7 steps (measured).
+
+L-BFGS logs the individual loss terms every ``LBFGS_TERMS_EVERY`` iterations, at a chunk's last iteration and
+at the iteration that stops the phase (NaN, "not recorded", elsewhere): the line search only needs the total,
+so the terms cost one more forward pass, which was 30 % of an iteration on Burgers (measured: 4.9 -> 3.4 ms).
+The total loss is recorded at every iteration.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import optax
 from optax import tree_utils as otu
 
 STOP_REASONS = {0: "max_steps", 1: "non_finite", 2: "grad_tol", 3: "loss_change_tol", 4: "line_search_failed"}
+LBFGS_TERMS_EVERY = 10
 
 
 def weighted_total(loss_terms: Callable, static, names: tuple[str, ...]):
@@ -126,6 +132,11 @@ def lbfgs_chunk(total_fn, opt, phase, trace_fn=None):
 
         value_and_grad = optax.value_and_grad_from_state(value_fn)
 
+        last = xs[0][-1]
+
+        def nan_terms(_):
+            return jax.tree_util.tree_map(lambda w: jnp.full((), jnp.nan, w.dtype), weights)
+
         def step(carry, x):
             params, opt_state, code, prev_value, stall = carry
             i, _, _ = x
@@ -133,7 +144,6 @@ def lbfgs_chunk(total_fn, opt, phase, trace_fn=None):
             def run(operand):
                 params, opt_state, prev_value, stall = operand
                 value, grad = value_and_grad(params, state=opt_state)
-                terms = total_fn(params, data, None, weights)[1]
                 gnorm = optax.tree.norm(grad)
                 updates, new_state = opt.update(grad, opt_state, params, value=value, grad=grad, value_fn=value_fn)
                 new_params = optax.apply_updates(params, updates)
@@ -147,23 +157,25 @@ def lbfgs_chunk(total_fn, opt, phase, trace_fn=None):
                 new_code = jnp.select(
                     [~finite, gnorm <= tol_grad, stall[1] >= patience, stall[0] >= patience], [1, 2, 4, 3], 0
                 ).astype(jnp.int32)
+                log_terms = (i % LBFGS_TERMS_EVERY == 0) | (i == last) | (i == limit - 1) | (new_code != 0)
+                terms = jax.lax.cond(log_terms, lambda p: total_fn(p, data, None, weights)[1], nan_terms, params)
                 accept = finite & jnp.isfinite(new_value)
                 params = _select(accept, new_params, params)
                 opt_state = _select(accept, new_state, opt_state)
-                return (params, opt_state, value, stall), (value, terms, gnorm, new_code)
+                return (params, opt_state, value, stall), (value, terms, log_terms, gnorm, new_code)
 
             def skip(operand):
                 nan = jnp.full((), jnp.nan, prev_value.dtype)
-                terms = jax.tree_util.tree_map(lambda w: jnp.full((), jnp.nan, w.dtype), weights)
-                return operand, (nan, terms, nan, code)
+                return operand, (nan, nan_terms(None), jnp.bool_(False), nan, code)
 
             active = (i < limit) & (code == 0)
-            (params, opt_state, prev_value, stall), (total, terms, gnorm, new_code) = jax.lax.cond(
+            (params, opt_state, prev_value, stall), (total, terms, logged, gnorm, new_code) = jax.lax.cond(
                 active, run, skip, (params, opt_state, prev_value, stall)
             )
             trace = trace_fn(params) if trace_fn is not None else {}
             lr = otu.tree_get(opt_state, "learning_rate")
-            out = dict(total=total, terms=terms, grad_norm=gnorm, lr=lr, executed=active, trace=trace)
+            out = dict(total=total, terms=terms, terms_logged=logged, grad_norm=gnorm, lr=lr, executed=active,
+                       trace=trace)
             code = jnp.where(active, new_code, code)
             return (params, opt_state, code, prev_value, stall), out
 

@@ -247,8 +247,9 @@ def _record(history: History, outs, n_run: int, step0: int, phase: str, seconds:
 
     cols = {"loss": fin(outs["total"]), "lr": np.asarray(outs["lr"], np.float64)[:n_run],
             "grad_norm": fin(outs["grad_norm"])}
-    for name, values in outs["terms"].items():
-        cols[f"loss/{name}"] = fin(values)
+    logged = np.asarray(outs["terms_logged"], bool)[:n_run] if "terms_logged" in outs else None
+    for name, values in outs["terms"].items():  # L-BFGS logs the terms sparsely: NaN = not recorded
+        cols[f"loss/{name}"] = fin(values) if logged is None else np.where(logged, fin(values), np.nan)
     for name, values in outs["trace"].items():
         cols[name if "/" in name else f"trace/{name}"] = np.asarray(values, np.float64)[:n_run]
     cols["time"] = start + seconds * np.arange(1, n_run + 1) / n_run
