@@ -7,8 +7,9 @@ Adam lr 1e-3, then L-BFGS (history 100, strong-Wolfe line search, gradient toler
 Accuracy: relative L2 on the 256 x 100 reference grid (``pinn.reference.burgers_reference``, exact
 Cole-Hopf in NumPy), handed to every side as one .npz file.
 
-Every side runs as its own subprocess with the same thread pinning (set in its environment before any
-import): pinngen from the project venv (``pinngen.core.train.fit`` on the library's ``burgers`` problem,
+Every side runs as its own subprocess, confined to the same ``--threads`` cores (sched_setaffinity), with
+the same thread pinning (set in its environment before any import): pinngen from the project venv
+(``pinngen.core.train.fit`` on the library's ``burgers`` problem,
 ``pinn.network.PINN`` and ``pinn.solver.Collocation``/``make_loss_terms``), DeepXDE from peer venvs
 (``bench/deepxde_side.py``; PyTorch backend in ``bench/.venv-deepxde``, JAX backend in
 ``bench/.venv-deepxde-jax``). Sides alternate, in a rotating order, for ``--repeats`` rounds; ratios are
@@ -185,6 +186,7 @@ def worker_accuracy(args) -> dict:
     norm = np.linalg.norm(u_ref)
     model, batch, loss_terms = _pinngen_setup(args.seed)
     lbfgs = dict(optimizer="lbfgs", steps=args.lbfgs_max, memory=100, max_linesearch_steps=25, tol_grad=1e-8,
+                 initial_step="one",
                  tol_change=0.0)
     cfg = TrainConfig(phases=[dict(optimizer="adam", lr=1e-3, steps=args.adam), lbfgs], eval_every=args.every,
                       progress=False)
@@ -261,6 +263,19 @@ def load() -> list[float]:
     return [round(v, 2) for v in os.getloadavg()]
 
 
+def _pin_cores(n: int):
+    """Confine a side's process to ``n`` cores (sched_setaffinity): thread variables alone do not stop XLA's
+    CPU runtime from running independent operations on a second thread (measured: 1.7 cores busy with
+    ``threads = 1``), so each side gets exactly the cores it is allowed."""
+    cores = sorted(os.sched_getaffinity(0))[:n] if hasattr(os, "sched_getaffinity") else []
+
+    def pin():
+        if cores:
+            os.sched_setaffinity(0, cores)
+
+    return pin
+
+
 def run_side(side: str, mode: str, threads: int, extra: list[str], timeout: float, log) -> dict:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
         out = fh.name
@@ -275,7 +290,8 @@ def run_side(side: str, mode: str, threads: int, extra: list[str], timeout: floa
     before = load()
     t0 = time.perf_counter()
     try:
-        proc = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                              preexec_fn=_pin_cores(threads))
         res = json.loads(Path(out).read_text()) if Path(out).stat().st_size else {}
         if not res:
             res = {"error": f"exit {proc.returncode}: {proc.stderr[-2000:]}"}
@@ -315,6 +331,43 @@ def fmt(v, spec=".2f", none="-"):
     return none if v is None else format(v, spec)
 
 
+def _reach_time(a: dict, tol: float) -> float:
+    """Training wall seconds to the first crossing of ``tol``; +inf when the run never got there."""
+    hit = a["reached"].get(str(tol))
+    return hit["wall_s"] if hit else float("inf")
+
+
+def _median_reach(runs: list, tol: float) -> str:
+    """Median over seeds of the time to ``tol`` (a run that never got there counts as slower than any)."""
+    times = sorted(_reach_time(a, tol) for a in runs)
+    got = sum(t < float("inf") for t in times)
+    m = statistics.median_low(times) if len(times) % 2 else statistics.median(times)
+    where = f"{got}/{len(times)} reached"
+    return f"{m:.1f} s ({where})" if m < float("inf") else f"not reached by the median seed ({where})"
+
+
+def _median_ratio(runs: list, base_runs: list, tol: float) -> str:
+    """Median over seed numbers of (peer time / pinngen time) to ``tol``; '> x' bounds for runs that never got there."""
+    base = {a.get("seed", 0): a for a in base_runs if "error" not in a}
+    ratios = []
+    for a in runs:
+        b = base.get(a.get("seed", 0))
+        if b is None:
+            continue
+        mine, theirs = _reach_time(a, tol), _reach_time(b, tol)
+        if theirs == float("inf") and mine == float("inf"):
+            continue
+        if theirs == float("inf"):
+            ratios.append(0.0)  # the peer got there, pinngen did not
+        elif mine == float("inf"):
+            ratios.append(a["total_wall_s"] / theirs)  # a lower bound
+        else:
+            ratios.append(mine / theirs)
+    if not ratios:
+        return "-"
+    return f"{statistics.median(ratios):.2f} (per seed: {', '.join(f'{r:.2f}' for r in ratios)})"
+
+
 def summarise(results: dict, args, meta: dict) -> str:
     lines = [f"# pinngen vs DeepXDE: Burgers (2-[20]x3-1 tanh, {N_DOMAIN}/{N_BOUNDARY}/{N_INITIAL} points, float32)",
              "", f"date {meta['date']}; host {meta['host']}; {meta['cpus']} CPUs; load (1/5/15 min) before "
@@ -324,12 +377,16 @@ def summarise(results: dict, args, meta: dict) -> str:
         steps = [r for r in results["step"] if r["threads"] == n]
         sides = [s for s in ("pinngen", "deepxde-pytorch", "deepxde-jax", "bare-jax")
                  if any(r.get("side_key") == s for r in steps)]
-        acc = {r["side_key"]: r for r in results["accuracy"] if r["threads"] == n}
-        lines += [f"## threads = {n} (OMP/MKL/OPENBLAS={n}, torch.set_num_threads({n}), "
+        runs = [r for r in results["accuracy"] if r["threads"] == n]
+        acc = {}
+        for r in runs:
+            acc.setdefault(r["side_key"], []).append(r)
+        seeds = sorted({r.get("seed", 0) for r in runs})
+        lines += [f"## threads = {n}, confined to {n} core(s) (OMP/MKL/OPENBLAS={n}, torch.set_num_threads({n}), "
                   f"XLA_FLAGS={thread_env(n)['XLA_FLAGS']!r})", ""]
-        lines += ["| backend | Adam step wall ms | Adam step CPU ms | compile + first step s | time to 1e-2 "
-                  "wall s (CPU s) | time to 1e-3 wall s (CPU s) | final rel L2 (steps) | step wall / pinngen | "
-                  "step CPU / pinngen | to 1e-2 wall / pinngen |",
+        lines += [f"| backend | Adam step wall ms | Adam step CPU ms | compile + first step s | time to 1e-2 "
+                  f"wall s, median of {len(seeds)} seed(s) | time to 1e-3 | final rel L2, median | "
+                  "step wall / pinngen | step CPU / pinngen | to 1e-2 wall / pinngen (median of per-seed ratios) |",
                   "|---|---|---|---|---|---|---|---|---|---|"]
         by_round = {}
         for r in steps:
@@ -347,25 +404,14 @@ def summarise(results: dict, args, meta: dict) -> str:
                       if side in rd and "pinngen" in rd])
             rc = med([rd[side]["step_cpu_ms"] / rd["pinngen"]["step_cpu_ms"] for rd in by_round.values()
                       if side in rd and "pinngen" in rd])
-            a = acc.get(side)
+            good = [a for a in acc.get(side, []) if "error" not in a]
             t2 = t3 = final = r2 = "-"
-            if a is not None and "error" not in a:
-                def reach(tol, a=a):
-                    hit = a["reached"].get(str(tol))
-                    if hit:
-                        return f"{hit['wall_s']:.1f} ({hit['cpu_s']:.1f}) at step {hit['step']}"
-                    return f"not reached in {a['total_wall_s']:.0f} s ({a['total_cpu_s']:.0f} s CPU)"
-                t2, t3 = reach(1e-2), reach(1e-3)
-                final = f"{a['final_rel_l2']:.2e} ({a['steps']})"
-                p = acc.get("pinngen")
-                if side != "pinngen" and p and "error" not in p and p["reached"].get("0.01"):
-                    mine = a["reached"].get("0.01")
-                    base = p["reached"]["0.01"]["wall_s"]
-                    r2 = f"{mine['wall_s'] / base:.1f}" if mine else f"> {a['total_wall_s'] / base:.1f}"
-                elif side == "pinngen":
-                    r2 = "1"
-            elif a is not None:
-                t2 = f"failed: {a['error'].splitlines()[0][:120]}"
+            if good:
+                t2, t3 = _median_reach(good, 1e-2), _median_reach(good, 1e-3)
+                final = f"{med([a['final_rel_l2'] for a in good]):.2e}"
+                r2 = _median_ratio(good, acc.get("pinngen", []), 1e-2) if side != "pinngen" else "1"
+            elif acc.get(side):
+                t2 = f"failed: {acc[side][0]['error'].splitlines()[0][:120]}"
             elif side == "bare-jax":
                 t2 = t3 = "(per-step lower bound only)"
             lines.append(f"| {side} | {fmt(sw)} | {fmt(sc)} | {fmt(first, '.1f')} | {t2} | {t3} | {final} | "
@@ -377,34 +423,40 @@ def summarise(results: dict, args, meta: dict) -> str:
             vals = ", ".join(f"{r['step_wall_ms']:.2f}/{r['step_cpu_ms']:.2f}" for r in steps
                              if r.get("side_key") == side and "error" not in r)
             lines.append(f"- {side}: {vals}")
-        for side, a in acc.items():
-            if "error" in a:
-                continue
-            adam_end = [e for e in a["trace"] if e["phase"] == "adam"]
-            if adam_end:
-                e = adam_end[-1]
-                lines.append(f"- {side} accuracy run: Adam phase ended at step {e['step']} after {e['wall_s']:.1f} s "
-                             f"wall ({e['cpu_s']:.1f} s CPU) with rel L2 {e['rel_l2']:.2e}; load "
-                             f"{a['load_before']} -> {a['load_after']}" + (f"; {a['note']}" if a.get("note") else ""))
-        lines += ["", "First crossing of each relative L2 level (training wall s / CPU s, step; ratio of wall "
-                  "time to pinngen's):", "", "| backend | " + " | ".join(f"rel L2 <= {t:g}" for t in TOLS) + " |",
-                  "|---|" + "---|" * len(TOLS)]
-        base = acc.get("pinngen") if acc.get("pinngen") and "error" not in acc["pinngen"] else None
-        for side, a in acc.items():
-            if "error" in a:
-                continue
-            cells = []
-            for t in TOLS:
-                hit = a["reached"].get(str(t))
-                if not hit:
-                    cells.append(f"not in {a['total_wall_s']:.0f} s")
+        for side, group in acc.items():
+            for a in group:
+                if "error" in a:
+                    lines.append(f"- {side} seed {a.get('seed', 0)}: failed: {a['error'].splitlines()[0][:200]}")
                     continue
-                cell = f"{hit['wall_s']:.1f} / {hit['cpu_s']:.1f} s, step {hit['step']}"
-                ref = base["reached"].get(str(t)) if base else None
-                if ref and side != "pinngen":
-                    cell += f" (x{hit['wall_s'] / ref['wall_s']:.2f})"
-                cells.append(cell)
-            lines.append(f"| {side} | " + " | ".join(cells) + " |")
+                adam_end = [e for e in a["trace"] if e["phase"] == "adam"]
+                if adam_end:
+                    e = adam_end[-1]
+                    lines.append(f"- {side} seed {a.get('seed', 0)}: Adam ended at step {e['step']} after "
+                                 f"{e['wall_s']:.1f} s wall ({e['cpu_s']:.1f} s CPU) with rel L2 {e['rel_l2']:.2e}; "
+                                 f"load {a['load_before']} -> {a['load_after']}"
+                                 + (f"; {a['note']}" if a.get("note") else ""))
+        lines += ["", "First crossing of each relative L2 level, per seed (training wall s / CPU s, step; for a peer, "
+                  "the ratio of its wall time to pinngen's with the same seed number):", "",
+                  "| backend | seed | " + " | ".join(f"rel L2 <= {t:g}" for t in TOLS) + " | final rel L2 (steps) |",
+                  "|---|---|" + "---|" * (len(TOLS) + 1)]
+        base = {a.get("seed", 0): a for a in acc.get("pinngen", []) if "error" not in a}
+        for side, group in acc.items():
+            for a in group:
+                if "error" in a:
+                    continue
+                cells = []
+                for t in TOLS:
+                    hit = a["reached"].get(str(t))
+                    if not hit:
+                        cells.append(f"not in {a['total_wall_s']:.0f} s")
+                        continue
+                    cell = f"{hit['wall_s']:.1f} / {hit['cpu_s']:.1f} s, step {hit['step']}"
+                    ref = base.get(a.get("seed", 0), {}).get("reached", {}).get(str(t))
+                    if ref and side != "pinngen":
+                        cell += f" (x{hit['wall_s'] / ref['wall_s']:.2f})"
+                    cells.append(cell)
+                lines.append(f"| {side} | {a.get('seed', 0)} | " + " | ".join(cells)
+                             + f" | {a['final_rel_l2']:.2e} ({a['steps']}) |")
         lines.append("")
     return "\n".join(lines)
 
@@ -425,6 +477,10 @@ def main(argv=None) -> int:
     ap.add_argument("--budget", type=float, default=600.0, help="training wall seconds per accuracy run")
     ap.add_argument("--no-accuracy", action="store_true")
     ap.add_argument("--stop-at-goal", action="store_true", help="end each accuracy run once rel L2 <= 1e-3")
+    ap.add_argument("--accuracy-sides", nargs="+", default=None, choices=SIDES,
+                    help="sides of the accuracy runs (default: --sides)")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0], help="accuracy runs: one per side and seed "
+                    "(each side draws its own initial weights and points from the seed)")
     ap.add_argument("--accuracy-threads", type=int, default=None, help="thread count of the accuracy runs "
                     "(default: the first of --threads)")
     args = ap.parse_args(argv)
@@ -449,12 +505,15 @@ def main(argv=None) -> int:
                 results["step"].append(r)
     if not args.no_accuracy:
         n = args.accuracy_threads or args.threads[0]
-        for side in sides:
-            extra = ["--grid", str(grid), "--adam", str(args.adam), "--every", str(args.every),
-                     "--budget", str(args.budget)] + (["--stop-at-goal"] if args.stop_at_goal else [])
-            r = run_side(side, "accuracy", n, extra, args.budget * 3 + 600, log)
-            r.update(side_key=side)
-            results["accuracy"].append(r)
+        acc_sides = [s for s in (args.accuracy_sides or sides) if s in sides or s == "pinngen"]
+        for k, seed in enumerate(args.seeds):
+            for side in acc_sides[k % len(acc_sides):] + acc_sides[: k % len(acc_sides)]:
+                extra = ["--grid", str(grid), "--adam", str(args.adam), "--every", str(args.every),
+                         "--budget", str(args.budget), "--seed", str(seed)] + (
+                    ["--stop-at-goal"] if args.stop_at_goal else [])
+                r = run_side(side, "accuracy", n, extra, args.budget * 3 + 600, log)
+                r.update(side_key=side, seed=seed)
+                results["accuracy"].append(r)
     meta["load_after"] = load()
     versions = {}
     for r in results["step"] + results["accuracy"]:
