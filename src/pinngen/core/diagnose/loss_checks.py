@@ -247,12 +247,13 @@ def check_blowup(loss: Curve, th: DiagnoseThresholds, ctx: dict[str, Any], histo
 
 
 def check_progress(end: EndState, whole: Curve, th: DiagnoseThresholds) -> list[Finding]:
-    """``no_progress``: a positive loss that ended above ``no_progress_fraction`` of its first value."""
+    """``no_progress``: a positive loss that ended above ``no_progress_fraction`` of its first value, unless
+    it got there by a real descent onto a floor (:func:`_fell_onto_floor`)."""
     if not whole.log:
         return []
     final = float(np.median(end.seg.y[end.start :]))
     ratio = 10.0 ** (final - whole.y[0])
-    if ratio < th.no_progress_fraction:
+    if ratio < th.no_progress_fraction or _fell_onto_floor(end, whole, final, th):
         return []
     message = (
         f"The training loss ended at {w.num(10.0**final)}, x{ratio:.2g} of its first value "
@@ -264,6 +265,27 @@ def check_progress(end: EndState, whole: Curve, th: DiagnoseThresholds) -> list[
         "level is the noise floor of the data, there is nothing to learn."
     )
     return [Finding("no_progress", "warning", message, hint, end.last_step)]
+
+
+def _fell_onto_floor(end: EndState, whole: Curve, final: float, th: DiagnoseThresholds) -> bool:
+    """True when the loss fell far beyond its noise, step by step, and levelled off at the end.
+
+    A loss with a high floor (a likelihood in nats, whose minimum is the data's entropy; BCE on grey
+    pixels) cannot fall far below its first value, so the ratio alone would call a finished training stuck.
+    Each condition keeps a case out: ``no_progress_noise`` a flat noisy curve, ``no_progress_step_share`` a
+    level reached in one step (an outlying first value, or the way down from a blow-up), and
+    ``no_progress_levelled`` a slow descent still under way (e.g. too low a learning rate); a final-window
+    trend within its noise (t below ``significance``) counts as levelled.
+    """
+    fall = float(whole.y[0] - final)
+    if fall <= 0 or fall < th.no_progress_noise * sg.noise_level(whole.y):
+        return False
+    drops = -np.diff(sg.running_min(whole.y))
+    if drops.size == 0 or float(np.max(drops)) > th.no_progress_step_share * fall:
+        return False
+    run_rate = fall / max(1, int(whole.steps[-1] - whole.steps[0]))
+    end_rate = -end.change / max(1, end.last_step - end.step)
+    return end.t < th.significance or end_rate <= th.no_progress_levelled * run_rate
 
 
 # ------------------------------------------------------------------------------------------------- jumps

@@ -63,7 +63,15 @@ class DiagnoseThresholds:
     # --- no progress
     no_progress_fraction: float = 0.5
     """A final level above this fraction of the first recorded value (positive losses): the loss hardly
-    fell (``no_progress``)."""
+    fell (``no_progress``)..."""
+    no_progress_noise: float = 10.0
+    """...unless it fell onto a floor: by at least this many times its point-to-point noise (decades),..."""
+    no_progress_step_share: float = 0.5
+    """...with no single step taking more than this share of that fall (the running minimum came down
+    gradually, not from an outlying first value or through a blow-up),..."""
+    no_progress_levelled: float = 0.5
+    """...and falling over the final window at most this fraction of its average rate over the run
+    (levelled off). Such a loss is at its floor (e.g. the entropy of the data for a likelihood), not stuck."""
 
     # --- jumps
     jump_z: float = 8.0
@@ -136,6 +144,7 @@ _FRACTIONS = (
     "term_stall_self",
     "term_stall_others",
     "no_progress_fraction",
+    "no_progress_step_share",
 )
 
 
