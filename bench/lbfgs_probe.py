@@ -7,8 +7,9 @@ the 256 x 100 reference grid and the process CPU time.
 
     python bench/lbfgs_probe.py [--seed 0] [--adam 5000] [--iters 1000] [--f64] VARIANT ...
 
-VARIANT: keep:RTOL (zoom search, optax's initial_guess_strategy "keep", approx_dec_rtol RTOL: our phases' setting),
-one:RTOL (initial guess "one", optax.lbfgs's own default), backtrack.
+VARIANT: keep:RTOL (zoom search, optax's initial_guess_strategy "keep", approx_dec_rtol RTOL: our phases' setting
+before 2026-11-28), one:RTOL (initial guess "one": optax.lbfgs's own default, and our phases' default since),
+backtrack.
 """
 
 from __future__ import annotations
