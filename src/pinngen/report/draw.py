@@ -97,15 +97,45 @@ def phase_blocks(history: History) -> list[tuple[str, float, float]]:
 
 
 def shade_phases(ax, blocks, *, label: bool) -> None:
+    """Shade each phase block; blocks of the same optimizer share a colour (``w3/adam`` is an ``adam``).
+
+    Labels that would not fit their block are left out; phases named ``<group>/<phase>`` (time-marching
+    windows) are labelled once per group.
+    """
     if len(blocks) < 2:
         return
+    kinds: dict[str, int] = {}
     for i, (name, lo, hi) in enumerate(blocks):
-        ax.axvspan(lo, hi, color=PHASE_COLORS[i % len(PHASE_COLORS)], zorder=0, lw=0)
+        kind = (name or "").rsplit("/", 1)[-1]
+        ax.axvspan(lo, hi, color=PHASE_COLORS[kinds.setdefault(kind, len(kinds)) % len(PHASE_COLORS)], zorder=0,
+                   lw=0)
         if i > 0:
             ax.axvline(lo, color="#7f8c8d", lw=1, ls="-", zorder=1)
-        if label and name:
-            ax.text(lo, 1.01, f" {name}", transform=ax.get_xaxis_transform(), ha="left", va="bottom",
+    if not label:
+        return
+    span = max(float(blocks[-1][2] - blocks[0][1]), 1e-12)
+    for text, lo, hi in phase_labels(blocks):
+        if text and (hi - lo) / span >= LABEL_CHAR_WIDTH * (len(text) + 1):
+            ax.text(lo, 1.01, f" {text}", transform=ax.get_xaxis_transform(), ha="left", va="bottom",
                     fontsize=9, color="#34495e", fontweight="bold")
+
+
+LABEL_CHAR_WIDTH = 0.0085  # a 9-pt bold character, as a fraction of the loss plot's width
+
+
+def phase_labels(blocks) -> list[tuple[str, float, float]]:
+    """``(text, lo, hi)`` per label: one per block, or one per group when every name is ``group/phase``."""
+    names = [name or "" for name, _, _ in blocks]
+    if not names or not all("/" in n for n in names):
+        return [(name, lo, hi) for name, lo, hi in blocks]
+    out: list[tuple[str, float, float]] = []
+    for name, lo, hi in blocks:
+        group = name.split("/", 1)[0]
+        if out and out[-1][0] == group:
+            out[-1] = (group, out[-1][1], hi)
+        else:
+            out.append((group, lo, hi))
+    return out
 
 
 def no_data(ax, text: str) -> None:
