@@ -17,7 +17,7 @@ stopping at the first one ended Burgers runs after 6-7 steps (measured).
 
 L-BFGS logs the individual loss terms every ``LBFGS_TERMS_EVERY`` iterations, at a chunk's last iteration and
 at the iteration that stops the phase (NaN, "not recorded", elsewhere): the line search only needs the total,
-so the terms cost one more forward pass, which was 30 % of an iteration on Burgers (measured: 4.9 -> 3.4 ms).
+so the terms cost one more forward pass, ~25 % of an iteration on Burgers (one core: 5.2-6.2 -> 4.2-4.3 ms).
 The total loss is recorded at every iteration.
 """
 
