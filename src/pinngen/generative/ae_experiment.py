@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pinngen.config import ActivationName, ConfigError, RunConfig
 from pinngen.core import checkpoint as ckpt
 from pinngen.core.io import atomic_write_json
+from pinngen.core.kind import Kind
 from pinngen.core.setup import Setup
 from pinngen.data import DataError, load_dataset
 from pinngen.generative import autoencoder as ae
@@ -346,3 +347,15 @@ def evaluate(cfg: Config, setup: Setup, model, history, run_dir: Path) -> dict:
     return {"summary": summary, "tables": tables, "notes": notes,
             "variants": {r["name"]: {k: r[k] for k in ("test_mse", "test_bce", "params", "train_s", "steps",
                                                        "diagnosis")} for r in results}}
+
+
+_AE_CONTRACT = dict(data=dict(dataset="digits", fallback=None, max_train=256, max_val=64, max_test=64),
+                    model=dict(hidden=[32], latent=4),
+                    train=dict(eval_every=10, phases=[dict(optimizer="adam", steps=20, batch_size=32)]))
+KIND = Kind(name="autoencoder", Config=Config, setup=setup, evaluate=evaluate, template=template,
+            predict=predict, description="autoencoder on images (reconstruction, anomaly scores)",
+            contract_config=_AE_CONTRACT)
+COMPARE_KIND = Kind(name="ae-compare", Config=Config, setup=setup, evaluate=evaluate, template=template,
+                    predict=predict, description="the lecture's autoencoder comparison in one report",
+                    contract_config={**_AE_CONTRACT, "compare": dict(outputs=["linear_mse", "sigmoid_bce"],
+                                                                      latents=[4])})

@@ -19,6 +19,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from pinngen.config import ActivationName, ConfigError, RunConfig
+from pinngen.core.kind import Kind
 from pinngen.core.setup import Setup
 from pinngen.data import DataError, load_dataset
 from pinngen.generative import likelihood as L
@@ -318,3 +319,17 @@ def _blur_note(model) -> str:
                 "rewards the average of plausible images, not a sharp one.")
     return ("Samples are blurry: the Bernoulli cross-entropy on grey levels rewards the average of "
             "plausible images, and pixels are independent given z.")
+
+
+def sample(model: V.VAE, spec: dict, n: int, key) -> np.ndarray:
+    """``n`` images ``(n, H, W)`` in [0, 1]: decoder means at z ~ N(0, I)."""
+    return np.asarray(V.sample(model, n, key))
+
+
+KIND = Kind(name="vae", Config=Config, setup=setup, evaluate=evaluate, template=template, predict=predict,
+            sample=sample, description="variational autoencoder on images, judged in bits/dim",
+            contract_config=dict(data=dict(dataset="digits", fallback=None, max_train=256, max_test=64),
+                                 model=dict(latent_dim=4, hidden=[32]),
+                                 evaluation=dict(is_samples=2, audit_steps=0, traversal_dims=0),
+                                 train=dict(eval_every=10, phases=[dict(optimizer="adam", steps=20,
+                                                                        batch_size=32)])))

@@ -29,6 +29,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pinngen.config import ActivationName, ConfigError, InitName, RunConfig
+from pinngen.core.kind import Kind
 from pinngen.core.setup import Setup
 from pinngen.core.train import fit
 from pinngen.pinn import marching
@@ -356,3 +357,12 @@ def evaluate(cfg: Config, setup: Setup, model: PINN, history, run_dir: Path) -> 
     out["summary"] = summary
     out["notes"] = notes
     return out
+
+
+KIND = Kind(name="pinn", Config=Config, setup=setup, evaluate=evaluate, template=template, predict=predict,
+            description="physics-informed network for a library PDE problem",
+            contract_config=dict(problem="heat", network=dict(hidden=[8, 8]),
+                                 collocation=dict(n_domain=64, n_boundary=16, n_initial=16, resample_every=10),
+                                 evaluation=dict(metric_points=64),
+                                 train=dict(eval_every=10, phases=[dict(optimizer="adam", steps=20, lr=1e-3),
+                                                                   dict(optimizer="lbfgs", steps=10)])))

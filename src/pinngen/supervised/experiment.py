@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pinngen.config import ConfigError, InitName, RunConfig
 from pinngen.core import advisor
+from pinngen.core.kind import Kind
 from pinngen.core.losses import LOSSES, OUTPUT_ACTIVATIONS
 from pinngen.core.nn import ACTIVATIONS, DISCONTINUOUS_DERIVATIVE, MLP
 from pinngen.core.setup import Setup
@@ -221,3 +222,10 @@ def evaluate(cfg: Config, setup: Setup, model: Supervised, history, run_dir: Pat
     return {"summary": {"test_accuracy": float(np.mean(labels == truth)),
                         "test_cross_entropy": float(-np.mean(np.log(p_true)))},
             "per_class_accuracy": per_class}
+
+
+KIND = Kind(name="dense", Config=Config, setup=setup, evaluate=evaluate, template=template, predict=predict,
+            description="dense network on a table (regression or classification)",
+            contract_config=dict(data=dict(dataset="diabetes"), model=dict(hidden=[8]),
+                                 train=dict(eval_every=10, phases=[dict(optimizer="adam", steps=20,
+                                                                        batch_size=32)])))
