@@ -9,8 +9,8 @@ Cole-Hopf in NumPy), handed to every side as one .npz file.
 
 Every side runs as its own subprocess, confined to the same ``--threads`` cores (sched_setaffinity), with
 the same thread pinning (set in its environment before any import): pinngen from the project venv
-(``pinngen.core.train.fit`` on the library's ``burgers`` problem,
-``pinn.network.PINN`` and ``pinn.solver.Collocation``/``make_loss_terms``), DeepXDE from peer venvs
+(``pinngen.core.train.fit`` on the library's ``burgers`` problem, ``pinn.network.PINN``,
+``pinn.collocation.Collocation`` and ``pinn.loss.make_loss_terms``), DeepXDE from peer venvs
 (``bench/deepxde_side.py``; PyTorch backend in ``bench/.venv-deepxde``, JAX backend in
 ``bench/.venv-deepxde-jax``). Sides alternate, in a rotating order, for ``--repeats`` rounds; ratios are
 taken within each round and their median is reported.
@@ -68,9 +68,10 @@ def thread_env(n: int) -> dict:
 def _pinngen_setup(seed: int):
     import jax
 
+    from pinngen.pinn.collocation import Collocation, CollocationSpec
+    from pinngen.pinn.loss import make_loss_terms
     from pinngen.pinn.network import PINN
     from pinngen.pinn.problems import get_problem
-    from pinngen.pinn.solver import Collocation, CollocationSpec, make_loss_terms
 
     problem = get_problem("burgers", hard=False)
     model = PINN(problem, hidden=HIDDEN, activation="tanh", init="glorot_normal", key=jax.random.PRNGKey(seed))

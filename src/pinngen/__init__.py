@@ -8,6 +8,7 @@ Curated public API (imported lazily, so ``pinngen list`` does not load JAX)::
     run.predict(x)                               # outputs in original units
     model, history = pinngen.fit(model, data, config, loss_terms=...)
     history.diagnose()                           # the loss curves in words
+    pinngen.compare(["runs/a", "runs/b"])        # one HTML page comparing runs
 """
 
 from importlib import import_module
@@ -31,6 +32,7 @@ _API = {
     "advise": "pinngen.core.advisor",
     "lr_find": "pinngen.core.lr_find",
     "lr_find_experiment": "pinngen.api",
+    "compare": "pinngen.report.compare",
     "RunConfig": "pinngen.config",
     "ConfigError": "pinngen.config",
     "load_config": "pinngen.config",

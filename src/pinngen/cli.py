@@ -1,4 +1,4 @@
-"""``pinngen``: run, list, predict, diagnose, report and lr-find from the command line.
+"""``pinngen``: run, list, predict, sample, diagnose, report, compare and lr-find from the command line.
 
 Bad input (config, files, points) prints one line to stderr and exits with code 2, without a traceback.
 """
@@ -37,6 +37,14 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--points", required=True, help=".npy (n, d_in) or .csv of input points")
     pr.add_argument("--out", required=True, help="output .npy (or .csv)")
 
+    sm = sub.add_parser("sample", help="draw samples from a trained generative model",
+                        description="Draw N samples from a run's generative model, in the data's units, into .npy.")
+    sm.add_argument("run_dir")
+    sm.add_argument("-n", type=int, required=True, help="number of samples")
+    sm.add_argument("--out", required=True, help="output .npy file")
+    sm.add_argument("--seed", type=int, default=0, help="random seed (same seed and batch: same samples)")
+    sm.add_argument("--batch", type=int, default=None, help="samples drawn at a time (default: all)")
+
     d = sub.add_parser("diagnose", help="diagnose a run's loss curves in words",
                        description="Read a run folder's history and print the findings.")
     d.add_argument("run_dir")
@@ -45,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
 
     rp = sub.add_parser("report", help="(re)write a run's HTML report", description="Write RUN_DIR/report.html.")
     rp.add_argument("run_dir")
+
+    cp = sub.add_parser("compare", help="compare run folders on one HTML page",
+                        description="One self-contained page: each run's headline, summary metrics side by side "
+                                    "(best marked), loss curves overlaid, config differences and findings.")
+    cp.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="two or more run folders")
+    cp.add_argument("--out", default=None, help="folder for compare.html (default: compare/ next to the runs)")
 
     lf = sub.add_parser("lr-find", help="learning-rate range test",
                         description="Sweep the learning rate over a short run of an experiment; plot loss "
@@ -124,6 +138,25 @@ def _cmd_predict(a) -> int:
     return 0
 
 
+def _cmd_sample(a) -> int:
+    import io
+
+    import numpy as np
+
+    import pinngen
+    from pinngen.core.io import atomic_write_bytes
+
+    out = Path(a.out)
+    if out.suffix != ".npy":
+        raise ValueError(f"--out {a.out}: samples are written as .npy; give a path ending in .npy")
+    x = pinngen.load(a.run_dir).sample(a.n, seed=a.seed, batch=a.batch)
+    buf = io.BytesIO()
+    np.save(buf, x)
+    atomic_write_bytes(out, buf.getvalue())
+    print(f"wrote {out} with shape {x.shape}")
+    return 0
+
+
 def _cmd_diagnose(a) -> int:
     import pinngen
     from pinngen.core.diagnose import summarize
@@ -149,6 +182,14 @@ def _cmd_report(a) -> int:
     return 0
 
 
+def _cmd_compare(a) -> int:
+    import pinngen
+
+    path = pinngen.compare(a.run_dirs, out=a.out)
+    print(f"comparison: {Path(path).resolve()}")
+    return 0
+
+
 def _cmd_lr_find(a) -> int:
     from pinngen.api import lr_find_experiment
 
@@ -158,8 +199,8 @@ def _cmd_lr_find(a) -> int:
     return 0
 
 
-COMMANDS = {"run": _cmd_run, "list": _cmd_list, "predict": _cmd_predict, "diagnose": _cmd_diagnose,
-            "report": _cmd_report, "lr-find": _cmd_lr_find}
+COMMANDS = {"run": _cmd_run, "list": _cmd_list, "predict": _cmd_predict, "sample": _cmd_sample,
+            "diagnose": _cmd_diagnose, "report": _cmd_report, "compare": _cmd_compare, "lr-find": _cmd_lr_find}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,9 +5,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,61 +18,103 @@ import jax
 import numpy as np
 import yaml
 
-from pinngen.config import RunConfig, dump_config, load_config, validate
+from pinngen.config import ConfigError, RunConfig, dump_config, load_config
 from pinngen.core import checkpoint as ckpt
 from pinngen.core.findings import Finding
 from pinngen.core.history import History
 from pinngen.core.io import atomic_write_json, atomic_write_text
 from pinngen.core.train import fit
 from pinngen.registry import get_kind
+from pinngen.report import rundir
 
 log = logging.getLogger(__name__)
 
 
 def set_precision(dtype: str) -> None:
-    """float64 needs JAX's x64 mode, switched on before any array is made.
+    """Switch the whole process to ``dtype`` (float64 needs JAX's x64 mode, set before any array is made)
+    and full-precision matrix products. For scripts; the library itself uses :func:`precision`, which
+    restores the caller's settings afterwards."""
+    jax.config.update("jax_enable_x64", dtype == "float64")
+    jax.config.update("jax_default_matmul_precision", "highest")
+
+
+@contextlib.contextmanager
+def precision(dtype: str):
+    """x64 mode for float64 runs, and full-precision matrix products, for the duration only.
 
     Matrix products run at full precision: on GPUs XLA's default for float32 is TF32 (about 3 decimal
     digits), which measurably corrupts PINN derivatives (forward vs reverse mode differ by 1e-2 relative
     on an H200); scientific runs want the digits more than the speed.
     """
-    jax.config.update("jax_enable_x64", dtype == "float64")
-    jax.config.update("jax_default_matmul_precision", "highest")
+    with jax.enable_x64(dtype == "float64"), jax.default_matmul_precision("highest"):
+        yield
 
 
 def run(experiment, *, out: str | os.PathLike | None = None, overrides=(), seed: int | None = None,
         progress: bool = True, resume: bool = False) -> Run:
-    """Train an experiment (built-in name, YAML path, dict or RunConfig) and write its run folder."""
+    """Train an experiment (built-in name, YAML path, dict or RunConfig) and write its run folder.
+
+    ``resume=True`` continues from the folder's last checkpoint; a folder written by a different config is
+    refused (one-line error) before anything in it is touched.
+    """
     cfg = experiment if isinstance(experiment, RunConfig) else load_config(experiment, overrides, seed=seed)
     if progress is False:
         cfg = cfg.model_copy(update={"train": cfg.train.model_copy(update={"progress": False})})
     kind = get_kind(cfg.kind)
     run_dir = Path(out) if out is not None else Path("runs") / cfg.name
+    if resume:
+        _check_same_config(run_dir, cfg)
+    elif (run_dir / "checkpoint").exists():  # a fresh run must not resume from a stale checkpoint later
+        shutil.rmtree(run_dir / "checkpoint")
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "figures").mkdir(exist_ok=True)
     atomic_write_text(run_dir / "config.yaml", dump_config(cfg))
-    set_precision(cfg.dtype)
+    with precision(cfg.dtype):
+        return _train_and_evaluate(cfg, kind, run_dir, resume)
 
+
+def _check_same_config(run_dir: Path, cfg: RunConfig) -> None:
+    from pinngen.core.resume import first_difference
+
+    path = run_dir / "config.yaml"
+    if not path.exists():
+        return
+    saved = yaml.safe_load(path.read_text())
+    now = yaml.safe_load(dump_config(cfg))
+    for k in ("progress",):
+        for d in (saved, now):
+            (d.get("train") or {}).pop(k, None)
+    if saved != now:
+        raise ConfigError(f"--resume: {run_dir} was written by a different config{first_difference(saved, now)}; "
+                          "resume with the same config, or use a new --out")
+
+
+def _train_and_evaluate(cfg: RunConfig, kind, run_dir: Path, resume: bool) -> Run:
     t0 = time.perf_counter()
     setup = kind.setup(cfg)
     for f in setup.findings:
         log.warning("%s", f)
+    ema = None
     if setup.train is not None:
         model, history = setup.train(key=jax.random.PRNGKey(cfg.seed), checkpoint_dir=run_dir / "checkpoint",
                                      resume=resume)
     else:
-        model, history = fit(setup.model, setup.data, cfg.train, loss_terms=setup.loss_terms, seed=cfg.seed,
-                             key=jax.random.PRNGKey(cfg.seed), checkpoint_dir=run_dir / "checkpoint",
-                             resume=resume, **setup.fit_kwargs)
+        result = fit(setup.model, setup.data, cfg.train, loss_terms=setup.loss_terms, seed=cfg.seed,
+                     key=jax.random.PRNGKey(cfg.seed), checkpoint_dir=run_dir / "checkpoint", resume=resume,
+                     **setup.fit_kwargs)
+        model, history, ema = result.model, result.history, result.ema_model
     train_s = time.perf_counter() - t0
-    ckpt.save_model(run_dir / "model", model, setup.spec)
+    ckpt.save_model(run_dir / "model", model, setup.spec, ema=ema)
     history.to_csv(run_dir / "history.csv")
     atomic_write_json(run_dir / "history.meta.json", history.meta)
 
     metrics = {"experiment": cfg.name, "kind": cfg.kind, "summary": {}}
-    metrics.update(kind.evaluate(cfg, setup, model, history, run_dir))
+    # Families that train with an EMA (diffusion, GANs) are judged on the averaged weights.
+    metrics.update(kind.evaluate(cfg, setup, ema if ema is not None else model, history, run_dir))
     metrics["summary"].update(steps=int(len(history)), train_seconds=round(train_s, 3),
                               final_loss=history.last("loss"))
+    if ema is not None:
+        metrics["summary"]["evaluated_on"] = "ema"
     metrics["phases"] = history.meta.get("phases", [])
     atomic_write_json(run_dir / "metrics.json", _finite(metrics))
     atomic_write_json(run_dir / "prechecks.json", [f.to_dict() for f in setup.findings])
@@ -118,40 +162,66 @@ class Run:
             raise FileNotFoundError(f"{self.path}: not a run folder (no config.yaml); "
                                     "pass the folder that `pinngen run` wrote")
 
+    # The read-only views go through the report's reader, so the CLI, the report and the API read a run
+    # folder the same way.
     @property
     def config(self) -> RunConfig:
-        raw = yaml.safe_load((self.path / "config.yaml").read_text())
-        return validate(raw, get_kind(raw["kind"]).Config)
+        return rundir.read_config(self.path)
 
     @property
     def history(self) -> History:
-        h = History.from_csv(self.path / "history.csv")
-        meta = self.path / "history.meta.json"
-        if meta.exists():
-            h.meta = json.loads(meta.read_text())
-        return h
+        return rundir.read_history(self.path)
 
     @property
     def metrics(self) -> dict:
-        return json.loads((self.path / "metrics.json").read_text())
+        return rundir.read_metrics(self.path)
 
     @property
     def findings(self) -> list[Finding]:
-        p = self.path / "findings.json"
-        return [Finding.from_dict(d) for d in json.loads(p.read_text())] if p.exists() else []
+        return rundir.read_findings(self.path)
 
     @property
     def model(self):
-        cfg = self.config
-        set_precision(cfg.dtype)
+        """The trained model: the moving average of its weights when the run kept one (what it was
+        evaluated on), else the final weights. Loaded in the run's dtype without changing the process's
+        precision settings (for float64 runs, compute under ``jax.enable_x64(True)``)."""
         spec = ckpt.load_spec(self.path / "model")
-        return ckpt.load_model(self.path / "model", get_kind(cfg.kind).template(spec))
+        return self.load_model("ema" if spec.get("ema") else "weights")
+
+    def load_model(self, which: str = "weights"):
+        """``which="weights"``: the final trained weights; ``"ema"``: their moving average."""
+        cfg = self.config
+        with precision(cfg.dtype):
+            spec = ckpt.load_spec(self.path / "model")
+            return ckpt.load_model(self.path / "model", get_kind(cfg.kind).template(spec), which=which)
 
     def predict(self, x):
         """Model outputs at inputs ``x`` (n, d_in), in the original units of the training data."""
-        kind = get_kind(self.config.kind)
-        spec = ckpt.load_spec(self.path / "model")
-        return np.asarray(kind.predict(self.model, spec, np.asarray(x)))
+        cfg = self.config
+        kind = get_kind(cfg.kind)
+        with precision(cfg.dtype):
+            spec = ckpt.load_spec(self.path / "model")
+            return np.asarray(kind.predict(self.model, spec, np.asarray(x)))
+
+    def sample(self, n: int, *, seed: int = 0, batch: int | None = None) -> np.ndarray:
+        """``n`` samples from a generative model, in the data's units; ``batch`` draws at a time."""
+        from pinngen.core.kind import CannotSample
+        from pinngen.registry import kinds_that
+
+        cfg = self.config
+        kind = get_kind(cfg.kind)
+        if kind.sample is None:
+            raise CannotSample(f"kind {cfg.kind!r} cannot sample; the kinds that can are: "
+                               f"{', '.join(kinds_that('sample')) or 'none yet'}")
+        if n < 1 or (batch is not None and batch < 1):
+            raise ValueError(f"-n {n} / --batch {batch}: both must be positive")
+        size = min(batch or n, n)
+        key = jax.random.PRNGKey(seed)
+        with precision(cfg.dtype):
+            spec, model = ckpt.load_spec(self.path / "model"), self.model
+            parts = [np.asarray(kind.sample(model, spec, min(size, n - i), jax.random.fold_in(key, i // size)))
+                     for i in range(0, n, size)]
+        return np.concatenate(parts)
 
     def diagnose(self, **thresholds) -> list[Finding]:
         h = self.history

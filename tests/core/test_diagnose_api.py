@@ -104,7 +104,7 @@ def _messy_history() -> History:
 
 
 def test_findings_are_ordered_by_severity_then_step():
-    findings = diagnose(make_history(spiky_curve(500), val=0.8 * converged_curve(500, seed=4, sigma=0.01)))
+    findings = diagnose(make_history(spiky_curve(500), val=0.5 * converged_curve(500, seed=4, sigma=0.01)))
     findings += diagnose(_messy_history())
     from pinngen.core.diagnose.summary import sort_findings
 
@@ -125,7 +125,7 @@ def test_every_finding_is_a_sentence_with_a_hint():
         make_history(terms=pinn_terms(500)),
         _messy_history(),
         make_history(power_law_curve(500)),
-        make_history(converged_curve(500), val=0.8 * converged_curve(500, seed=4, sigma=0.01)),
+        make_history(converged_curve(500), val=0.5 * converged_curve(500, seed=4, sigma=0.01)),
     ]
     for h in histories:
         for f in diagnose(h):

@@ -252,3 +252,22 @@ def test_negative_log_likelihood_curves_are_judged_in_linear_units():
     assert codes(diagnose(make_history(flat))) == ["converged"]
     f = only(diagnose(make_history(falling)), "still_learning")
     assert "fell by" in f.message
+
+
+# ----------------------------------------------------------------- noisy ends: the window-median rule
+def test_a_noisy_slow_fall_is_still_learning_and_a_noisy_plateau_is_not():
+    t = unit_time(600)
+    seeds = range(20)
+    falling = [(0.05 + np.exp(-3 * t)) * batch_noise(np.random.default_rng(s), 600, 0.3) for s in seeds]
+    plateau = [(0.1 + 2 * np.clip(0.6 - t, 0, None)) * batch_noise(np.random.default_rng(s), 600, 0.3)
+               for s in seeds]
+
+    def rate(curves, **kw):
+        return np.mean(["still_learning" in codes(diagnose(make_history(y), **kw)) for y in curves])
+    assert rate(falling) >= 0.9 and rate(falling, weak_significance=3.0) < rate(falling)
+    assert rate(plateau) == 0.0
+
+
+def test_weak_significance_cannot_exceed_significance():
+    with pytest.raises(ValueError, match="weak_significance"):
+        diagnose(make_history(converged_curve(50)), weak_significance=4.0)

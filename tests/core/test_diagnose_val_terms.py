@@ -1,5 +1,6 @@
 """diagnose() on validation curves and named loss terms: overfitting, validation below training, imbalanced
-and stalled terms, KL collapse (synthetic curves from diagnose_curves.py)."""
+and stalled terms (synthetic curves from diagnose_curves.py; the VAE family's kl_collapse is tested in
+tests/generative/test_vae_checks.py)."""
 
 from __future__ import annotations
 
@@ -55,13 +56,22 @@ def test_validation_tracking_training_is_not_overfitting(n):
 @pytest.mark.parametrize("n", LENGTHS)
 def test_validation_below_training_is_expected_with_dropout(n):
     loss = converged_curve(n)
-    h = make_history(loss, val=0.8 * converged_curve(n, seed=4, sigma=0.01))
+    h = make_history(loss, val=0.5 * converged_curve(n, seed=4, sigma=0.01))
     with_dropout = only(diagnose(h, context={"dropout": 0.1}), "val_below_train")
     assert with_dropout.severity == "info" and "dropout" in with_dropout.message
     without = only(diagnose(h), "val_below_train")
     assert without.severity == "warning" and "leak" in without.hint
     regularised = only(diagnose(h, context={"regularised": True}), "val_below_train")
     assert regularised.severity == "info"
+
+
+def test_validation_somewhat_below_training_is_a_small_split_not_a_leak():
+    # x1.25: within what a small validation split gives by chance (see val_below_margin)
+    loss = converged_curve(500)
+    findings = diagnose(make_history(loss, val=0.8 * converged_curve(500, seed=4, sigma=0.01)))
+    assert "val_below_train" not in codes(findings)
+    assert "val_below_train" in codes(diagnose(make_history(loss, val=0.8 * converged_curve(500, seed=4, sigma=0.01)),
+                                               val_below_margin=0.05))
 
 
 def test_validation_slightly_above_training_is_fine():
@@ -106,28 +116,3 @@ def test_a_flat_term_while_the_total_still_falls_is_stalled():
     f = only(findings, "term_stalled")
     assert "flat" in f.message and "'bc'" in f.message
     assert "still_learning" in codes(findings)
-
-
-@pytest.mark.parametrize("n", LENGTHS)
-def test_kl_near_zero_is_posterior_collapse(n):
-    rng = np.random.default_rng(0)
-    t = unit_time(n)
-    terms = {
-        "recon": (0.25 + 0.5 * np.exp(-8 * t)) * batch_noise(rng, n, 0.03),
-        "kl": (1e-4 + 2 * np.exp(-10 * t)) * batch_noise(rng, n, 0.03),
-    }
-    findings = diagnose(make_history(terms=terms), context={"latent_dim": 8})
-    f = only(findings, "kl_collapse")
-    assert "'recon'" in f.message and "latent" in f.message and "anneal" in f.hint.lower()
-    assert "terms_imbalanced" not in codes(findings)  # said once, as collapse
-
-
-def test_healthy_kl_is_not_collapse():
-    rng = np.random.default_rng(0)
-    t = unit_time(500)
-    terms = {  # the KL rises from ~0 as the encoder starts to use the latent code
-        "recon": (20 + 200 * np.exp(-8 * t)) * batch_noise(rng, 500, 0.03),
-        "kl": (8 - 7.9 * np.exp(-8 * t)) * batch_noise(rng, 500, 0.03),
-    }
-    findings = diagnose(make_history(terms=terms), context={"latent_dim": 8})
-    assert codes(findings) == ["converged"]  # a rising KL is not a stalled term either

@@ -4,7 +4,16 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from pinngen.core.nn import MLP, FourierFeatures, PeriodicEmbedding, count_params, trainable_filter
+from pinngen.core.nn import (
+    MLP,
+    Conv2d,
+    ConvDecoder,
+    ConvEncoder,
+    FourierFeatures,
+    PeriodicEmbedding,
+    count_params,
+    trainable_filter,
+)
 
 
 def test_mlp_shapes_params_and_summary():
@@ -71,3 +80,24 @@ def test_periodic_embedding_is_exactly_periodic():
     y = pe(x)
     assert y.shape == (2, pe.out_size) == (2, 5)
     np.testing.assert_allclose(y[0], y[1], atol=1e-6)
+
+
+def test_conv_blocks_shapes_and_torch_like_sizes():
+    key = jax.random.PRNGKey(0)
+    shape = jax.eval_shape(Conv2d(1, 4, 3, 2, key=key), jax.ShapeDtypeStruct((2, 7, 7, 1), jnp.float32)).shape
+    assert shape == (2, 4, 4, 4)  # ceil(7 / 2), as torch's Conv2d(3, stride=2, padding=1)
+    enc = ConvEncoder((3, 7, 9), 5, (4, 6), key=key)
+    dec = ConvDecoder((3, 7, 9), 5, (6, 4), key=key, output_activation="sigmoid")
+    z, y = eqx.filter_jit(lambda e, d, x: (e(x), d(e(x))))(enc, dec, jnp.ones((2, 3, 7, 9)))
+    assert z.shape == (2, 5) and y.shape == (2, 3, 7, 9)
+    with pytest.raises(ValueError, match="kernel"):
+        Conv2d(1, 1, 2, key=key)
+
+
+def test_conv2d_matches_lax_conv():
+    key1, key2 = jax.random.split(jax.random.PRNGKey(0))
+    conv = Conv2d(3, 4, 3, 2, key=key1)
+    x = jax.random.normal(key2, (2, 9, 8, 3))
+    ref = jax.lax.conv_general_dilated(x, conv.weight, (2, 2), ((1, 1), (1, 1)),
+                                       dimension_numbers=("NHWC", "HWIO", "NHWC")) + conv.bias
+    np.testing.assert_allclose(np.asarray(eqx.filter_jit(conv)(x)), np.asarray(ref), rtol=1e-5, atol=1e-5)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from pinngen.data import DataError, split_indices, train_val_test_split
+from pinngen.data import DataError, holdout, split_indices, subset, train_val_test_split
 
 
 def test_deterministic_disjoint_and_complete():
@@ -59,3 +59,36 @@ def test_too_small_and_bad_inputs():
         train_val_test_split(np.zeros(3), np.zeros(4), seed=0)
     with pytest.raises(ValueError, match="one label per sample"):
         split_indices(10, seed=0, stratify=np.zeros(9))
+
+
+def test_subset_is_sorted_seeded_and_capped():
+    a = subset(100, 10, seed=3)
+    assert len(a) == 10 and np.all(np.diff(a) > 0) and a.max() < 100
+    np.testing.assert_array_equal(a, subset(100, 10, seed=3))
+    assert not np.array_equal(a, subset(100, 10, seed=4))
+    np.testing.assert_array_equal(a, np.sort(np.random.default_rng(3).permutation(100)[:10]))
+    np.testing.assert_array_equal(subset(5, None, seed=0), np.arange(5))
+    np.testing.assert_array_equal(subset(5, 9, seed=0), np.arange(5))
+    assert len(subset(5, 0, seed=0)) == 0
+
+
+def test_holdout_sizes_round_half_up_and_cover_everything():
+    kept, held = holdout(25, 0.1, seed=[0, 7])  # 2.5 -> 3
+    assert (len(kept), len(held)) == (22, 3) and np.all(np.diff(held) > 0)
+    np.testing.assert_array_equal(np.sort(np.concatenate([kept, held])), np.arange(25))
+    kept2, held2 = holdout(25, 0.1, seed=[0, 7])
+    np.testing.assert_array_equal(held, held2)
+    assert len(holdout(5, 0.0, seed=0)[1]) == 0
+    assert len(holdout(5, 0.01, seed=0, min_size=1)[1]) == 1
+
+
+@pytest.mark.parametrize(("call", "error", "match"), [
+    (lambda s, h: s(-1, 2, seed=0), ValueError, r"n=-1 must be a non-negative integer"),
+    (lambda s, h: s(10, 2.5, seed=0), ValueError, r"limit=2.5 must be a non-negative integer or None"),
+    (lambda s, h: h(10, 1.0, seed=0), ValueError, r"fraction=1.0 must be a fraction in \[0, 1\)"),
+    (lambda s, h: h(10, 0.1, seed=0, min_size=-1), ValueError, r"min_size=-1"),
+    (lambda s, h: h(1, 0.5, seed=0), DataError, r"n=1 is too small to hold out 1"),
+])
+def test_subset_and_holdout_validate(call, error, match):
+    with pytest.raises(error, match=match):
+        call(subset, holdout)

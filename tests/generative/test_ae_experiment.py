@@ -1,6 +1,7 @@
 """The ``autoencoder`` and ``ae-compare`` kinds end to end on the vendored 8x8 digits, the claims logic, the CLI."""
 
 import json
+from html import escape
 
 import numpy as np
 import pytest
@@ -8,7 +9,7 @@ import pytest
 import pinngen
 from pinngen.cli import main
 from pinngen.config import ConfigError, load_config
-from pinngen.generative.ae_experiment import claims
+from pinngen.generative.ae_notes import CLAIMS_TITLE, claims
 
 
 @pytest.fixture(autouse=True)
@@ -33,9 +34,16 @@ def test_tiny_ae_compare_writes_one_report_with_the_table(tmp_path):
     assert {"test MSE", "test BCE", "parameters", "train s", "bottleneck"} <= set(table["columns"])
     assert all(np.isfinite(r[4]) and np.isfinite(r[5]) for r in table["rows"])
     assert m["summary"]["reference"] == "sigmoid_bce-4" and m["summary"]["n_variants"] == 3
-    assert any("digits" in n for n in m["notes"]) and any(n.startswith("Claim") for n in m["notes"])
+    assert any("digits" in n for n in m["notes"]) and not any(n.startswith("Claim") for n in m["notes"])
+    verdicts = next(t for t in m["tables"] if t["title"] == CLAIMS_TITLE)
+    assert len(verdicts["rows"]) == 4 and all(r[1] == "bottleneck 4, adadelta" for r in verdicts["rows"])
     html = (tmp_path / "report.html").read_text()
     assert "Variants (same data, same budget)" in html and "Per-class test MSE" in html
+    # the report leads with the best variant, the variants table and the verdicts, before the diagnosis
+    answer = html.index('class="answer"')
+    assert answer < html.index("Variants (same data, same budget)") < html.index(escape(CLAIMS_TITLE)) \
+        < html.index('id="diagnosis"') < html.index("Per-class test MSE")
+    assert "Best of 3 variants" in html and "The lecture&#x27;s claims: &#x27;linear+MSE" in html
     figs = {p.name for p in (tmp_path / "figures").glob("*.png")}
     assert {"loss_curves.png", "loss_linear_mse-4.png", "loss_sigmoid_mse-4.png", "reconstructions.png",
             "latent_pca.png", "latent_traversal.png", "latent_samples.png"} <= figs

@@ -5,8 +5,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from pinngen.core.saliency import saliency
 from pinngen.data import digits
-from pinngen.generative import audit, interpret
+from pinngen.generative import audit
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,7 @@ def test_classifier_is_trained_and_reports_held_out_accuracy(clf, data):
     assert clf.n_test == round(0.2 * len(data.y_train))
     assert clf.accuracy > 0.8  # 8x8 digits: a small MLP reaches ~95% in a few hundred steps
     assert clf.probabilities(data.x_test[:5]).shape == (5, 10)
-    sal = interpret.saliency(clf, data.x_test[:2])  # the classifier is differentiable
+    sal = saliency(clf, data.x_test[:2])  # the classifier is differentiable
     assert sal.shape == (2, 8, 8)
 
 

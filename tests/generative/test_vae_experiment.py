@@ -36,8 +36,11 @@ def test_vae_kind_end_to_end(tmp_path):
     for fig in ("samples", "reconstructions", "interpolation", "traversals", "loss_curves"):
         assert (tmp_path / "figures" / f"{fig}.png").exists(), fig
     assert (tmp_path / "report.html").exists()
+    # the KL warm-up is a traced weight schedule: the weight moves at every step, not once per chunk
+    np.testing.assert_allclose(run.history.column("weight/kl")[:12], np.minimum(np.arange(12) / 10, 1.0),
+                               rtol=1e-6)
     hist = json.loads((tmp_path / "history.meta.json").read_text())
-    assert hist["context"]["latent_dim"] == 2
+    assert hist["context"]["family_name"] == "vae" and hist["context"]["family"]["latent_dim"] == 2
     x = np.full((3, 8, 8), 0.5)
     assert run.predict(x).shape == (3, 8, 8) and run.predict(x.reshape(3, 64)).shape == (3, 64)
 

@@ -175,7 +175,7 @@ def test_point_weights_scale_each_squared_error():
     got = float(c.loss(f, jax.tree_util.tree_map(jnp.asarray, data), {}))
     np.testing.assert_allclose(got, np.mean(x[:, 0] * (2.0 + x[:, 0] ** 2) ** 2), rtol=1e-12)
     assert "w" not in prob.condition("plain").data(x)
-    from pinngen.pinn.solver import make_loss_terms
+    from pinngen.pinn.loss import make_loss_terms
 
     pts = geo.sample_interior(50, method="sobol", rng=np.random.default_rng(1))
     batch = {"pde": {"x": jnp.asarray(pts)}, "bc": jax.tree_util.tree_map(jnp.asarray, data),

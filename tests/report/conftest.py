@@ -92,6 +92,13 @@ def make_run(tmp_path):
 
 
 @pytest.fixture
+def build():
+    """``build(root, metrics=..., figure=...)``: the synthetic run folder under ``root/runs/demo``."""
+    return build_run
+
+
+@pytest.fixture
 def sample():
     """The constants the synthetic run folder was built from."""
-    return SimpleNamespace(experiment=EXPERIMENT, findings=FINDINGS, metrics=METRICS, table_cell=TABLE_CELL)
+    return SimpleNamespace(experiment=EXPERIMENT, findings=FINDINGS, metrics=METRICS, table_cell=TABLE_CELL,
+                           config=CONFIG)

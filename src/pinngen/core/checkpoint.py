@@ -1,30 +1,42 @@
-"""Safe checkpoints: arrays in ``.npz`` (loaded with ``allow_pickle=False``) plus JSON, written atomically.
+"""Safe checkpoints: arrays in ``.npz`` (loaded with ``allow_pickle=False``) plus JSON, written as one unit.
 
 A model is restored into a *template* of the same structure (built from the run's config), so no code or
 Python objects are ever deserialised. Leaf count, shapes and dtypes are checked on load.
+
+A training checkpoint is one folder ``ckpt-<step>/`` holding ``arrays.npz`` (parameters, optimizer state
+with the L-BFGS memory and counters, EMA, early-stopping best, the current collocation/refresh arrays and
+adaptive weights), ``history.csv`` and ``info.json`` (loop position, fingerprints, SHA-256 of the other two
+files). It is written to a hidden folder, fsynced and renamed into place (:func:`pinngen.core.io.write_unit`):
+the previous checkpoint stays until the new one is complete, and is removed after.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
+import re
+import shutil
+import signal
+import zipfile
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pinngen.core.io import atomic_write_bytes, atomic_write_json
+from pinngen.core.io import write_unit
 
 WEIGHTS = "weights.npz"
+EMA = "ema.npz"
 SPEC = "spec.json"
-TRAIN_STATE = "train_state.npz"
-TRAIN_INFO = "train_state.json"
+UNIT_RE = re.compile(r"^ckpt-(\d+)$")
+FORMAT = 2
 
 
 class CheckpointError(ValueError):
-    """A checkpoint that does not fit the model it is loaded into."""
+    """A checkpoint that cannot be used: corrupted, truncated, or written for another model or config."""
 
 
 def _leaves(tree):
@@ -38,9 +50,7 @@ def tree_to_bytes(tree) -> bytes:
     return buf.getvalue()
 
 
-def tree_from_bytes(template, data: bytes, *, what: str = "checkpoint"):
-    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-        arrays = [npz[f"leaf_{i:05d}"] for i in range(len(npz.files))]
+def _fill(template, arrays: list, what: str):
     flat, treedef = jax.tree_util.tree_flatten(template)
     slots = [i for i, x in enumerate(flat) if isinstance(x, (jax.Array, np.ndarray, np.generic))]
     if len(slots) != len(arrays):
@@ -54,13 +64,27 @@ def tree_from_bytes(template, data: bytes, *, what: str = "checkpoint"):
     return jax.tree_util.tree_unflatten(treedef, flat)
 
 
-def save_model(directory: str | os.PathLike, model, spec: dict) -> Path:
-    """Write ``weights.npz`` and ``spec.json`` (what is needed to rebuild the template) atomically."""
-    d = Path(directory)
-    d.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(d / WEIGHTS, tree_to_bytes(model))
-    atomic_write_json(d / SPEC, spec)
-    return d
+def _open_npz(data: bytes, what: str) -> dict[str, np.ndarray]:
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            return {k: npz[k] for k in npz.files}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as err:
+        raise CheckpointError(f"{what}: unreadable ({err}); the file is truncated or corrupted") from None
+
+
+def tree_from_bytes(template, data: bytes, *, what: str = "checkpoint"):
+    npz = _open_npz(data, what)
+    return _fill(template, [npz[f"leaf_{i:05d}"] for i in range(len(npz))], what)
+
+
+def save_model(directory: str | os.PathLike, model, spec: dict, *, ema=None) -> Path:
+    """``weights.npz`` (and ``ema.npz``, the averaged weights) with ``spec.json`` (what rebuilds the
+    template), written as one unit."""
+    files = {WEIGHTS: tree_to_bytes(model), SPEC: (json.dumps({**spec, "ema": ema is not None}, indent=2) + "\n")
+             .encode()}
+    if ema is not None:
+        files[EMA] = tree_to_bytes(ema)
+    return write_unit(directory, files)
 
 
 def load_spec(directory: str | os.PathLike) -> dict:
@@ -70,37 +94,126 @@ def load_spec(directory: str | os.PathLike) -> dict:
     return json.loads(p.read_text())
 
 
-def load_model(directory: str | os.PathLike, template):
-    p = Path(directory) / WEIGHTS
+def load_model(directory: str | os.PathLike, template, *, which: str = "weights"):
+    """The trained weights (``which="weights"``) or their moving average (``"ema"``) in ``template``."""
+    p = Path(directory) / (EMA if which == "ema" else WEIGHTS)
     if not p.exists():
-        raise FileNotFoundError(f"{p}: no weights; the run may not have finished")
+        raise FileNotFoundError(f"{p}: no {which}; the run may not have finished" if which == "weights" else
+                                f"{p}: this run kept no EMA of its weights (train.ema was not set)")
     return tree_from_bytes(template, p.read_bytes(), what=str(p))
 
 
+# ---- training checkpoints --------------------------------------------------------------------------------
+
+
+def units(directory) -> list[Path]:
+    """Complete checkpoint folders, oldest first."""
+    d = Path(directory)
+    if not d.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in d.iterdir() if (m := UNIT_RE.match(p.name)) and p.is_dir()]
+    return [p for _, p in sorted(found)]
+
+
+def latest(directory) -> Path | None:
+    found = units(directory)
+    return found[-1] if found else None
+
+
 def exists(directory) -> bool:
-    return (Path(directory) / TRAIN_INFO).exists()
+    if latest(directory) is not None:
+        return True
+    if (Path(directory) / "train_state.json").exists():
+        raise CheckpointError(f"{directory}: a checkpoint in the old format (train_state.json); resume is not "
+                              "possible across this upgrade: remove the folder and train again")
+    return False
 
 
-def save_training(directory, params, opt_state, history, info: dict) -> None:
-    """Resumable state: parameters, optimizer state, history and loop position. The info JSON is written
-    last, so a crash mid-save leaves the previous complete checkpoint in force."""
+def _crash_point(point: str, count: int) -> None:
+    """Fault injection for the kill-and-resume tests: ``PINNGEN_CRASH_AT=<point>:<n>`` kills this process
+    with SIGKILL at ``point`` of the n-th checkpoint it writes (points: arrays, history, rename, cleanup)."""
+    spec = os.environ.get("PINNGEN_CRASH_AT")
+    if spec and spec == f"{point}:{count}":
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+_written = {"n": 0}
+
+
+def save_training(directory, step: int, trees: dict, arrays: dict[str, np.ndarray], info: dict, history) -> Path:
+    """One resumable unit at ``step``: ``trees`` (restored later into templates), free ``arrays`` and JSON
+    ``info``; then older units are removed."""
+    _written["n"] += 1
+    n = _written["n"]
     d = Path(directory)
-    d.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(d / TRAIN_STATE, tree_to_bytes({"params": params, "opt_state": opt_state}))
-    history.to_csv(d / "history.csv")
-    atomic_write_json(d / TRAIN_INFO, {**info, "history_meta": history.meta})
+    buf = io.BytesIO()
+    payload = {}
+    for name, tree in trees.items():
+        for i, x in enumerate(_leaves(tree)):
+            payload[f"t/{name}/{i:05d}"] = np.asarray(x)
+    for name, arr in arrays.items():
+        payload[f"a/{name}"] = np.asarray(arr)
+    np.savez(buf, **payload)
+    arrays_bytes = buf.getvalue()
+    _crash_point("arrays", n)
+    history_bytes = history.to_csv_text().encode()
+    _crash_point("history", n)
+    meta = {**info, "format": FORMAT, "step": int(step), "history_meta": history.meta,
+            "sha256": {"arrays.npz": hashlib.sha256(arrays_bytes).hexdigest(),
+                       "history.csv": hashlib.sha256(history_bytes).hexdigest()}}
+    files = {"arrays.npz": arrays_bytes, "history.csv": history_bytes,
+             "info.json": (json.dumps(meta, indent=1, default=_json_default) + "\n").encode()}
+    unit = write_unit(d / f"ckpt-{int(step):09d}", files, before_rename=lambda: _crash_point("rename", n))
+    _crash_point("cleanup", n)
+    for old in units(d):
+        if old != unit:
+            shutil.rmtree(old, ignore_errors=True)
+    for tmp in d.glob(".tmp-ckpt-*"):
+        if not tmp.name.endswith(f"-{os.getpid()}"):
+            shutil.rmtree(tmp, ignore_errors=True)
+    return unit
 
 
-def load_training(directory, params_template, cfg, history):
+def _json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"cannot serialise {type(o).__name__} to JSON")
+
+
+def load_training(directory, templates):
+    """``(trees, arrays, info, history)`` of the latest unit; ``templates`` (a dict, or ``info -> dict``)
+    give each tree's structure.
+    Raises :class:`CheckpointError` naming the file for a truncated, corrupted or mismatched unit."""
     from pinngen.core.history import History
-    from pinngen.core.optim import make_optimizer
 
-    d = Path(directory)
-    info = json.loads((d / TRAIN_INFO).read_text())
-    dtype = next((x.dtype for x in _leaves(params_template)), None)
-    opt, _ = make_optimizer(cfg.phases[info["phase"]], dtype)
-    template = {"params": params_template, "opt_state": opt.init(params_template)}
-    state = tree_from_bytes(template, (d / TRAIN_STATE).read_bytes(), what=str(d / TRAIN_STATE))
-    restored = History.from_csv(d / "history.csv")
-    restored.meta = {**history.meta, **info.get("history_meta", {})}
-    return state["params"], state["opt_state"], restored, info
+    unit = latest(directory)
+    if unit is None:
+        raise CheckpointError(f"{directory}: no checkpoint to resume from")
+    try:
+        info = json.loads((unit / "info.json").read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise CheckpointError(f"{unit / 'info.json'}: unreadable ({err}); the checkpoint is corrupted") from None
+    if info.get("format") != FORMAT:
+        raise CheckpointError(f"{unit}: checkpoint format {info.get('format')!r}, this version reads {FORMAT}")
+    raw = {}
+    for name in ("arrays.npz", "history.csv"):
+        try:
+            raw[name] = (unit / name).read_bytes()
+        except OSError as err:
+            raise CheckpointError(f"{unit / name}: unreadable ({err})") from None
+        if hashlib.sha256(raw[name]).hexdigest() != info["sha256"][name]:
+            raise CheckpointError(f"{unit / name}: does not match its checksum (truncated or modified); remove "
+                                  f"{unit} to resume from scratch")
+    npz = _open_npz(raw["arrays.npz"], str(unit / "arrays.npz"))
+    if callable(templates):
+        templates = templates(info)
+    trees = {}
+    for name, template in templates.items():
+        keys = sorted(k for k in npz if k.startswith(f"t/{name}/"))
+        trees[name] = _fill(template, [npz[k] for k in keys], f"{unit / 'arrays.npz'} ({name})")
+    arrays = {k[2:]: v for k, v in npz.items() if k.startswith("a/")}
+    history = History.from_csv_text(raw["history.csv"].decode(), str(unit / "history.csv"))
+    history.meta = info.get("history_meta", {})
+    return trees, arrays, info, history

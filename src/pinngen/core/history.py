@@ -16,6 +16,7 @@ Columns (all float, NaN where a value was not recorded at that step):
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
@@ -131,8 +132,11 @@ class History:
         return self.steps[recorded], values[recorded]
 
     def term_names(self) -> list[str]:
-        """Names of the training loss terms (columns ``loss/<term>``)."""
-        return [c.split("/", 1)[1] for c in self._cols if c.startswith("loss/")]
+        """Names of the training loss terms (columns ``loss/<term>``), without the per-objective totals
+        ``loss/<objective>`` of a multi-objective run (``meta["objectives"]``)."""
+        objectives = self.meta.get("objectives") or {}
+        names = [c.split("/", 1)[1] for c in self._cols if c.startswith("loss/")]
+        return [n for n in names if n not in objectives]
 
     def val_names(self) -> list[str]:
         return [c.split("/", 1)[1] for c in self._cols if c.startswith("val/")]
@@ -149,6 +153,9 @@ class History:
 
     # ------------------------------------------------------------------ io
     def to_csv(self, path: str | os.PathLike) -> None:
+        atomic_write_text(path, self.to_csv_text())
+
+    def to_csv_text(self) -> str:
         names = self.columns
         cols = [self.column(n) for n in names]
         lines = [",".join(["step", "phase", *names])]
@@ -156,14 +163,23 @@ class History:
         for i in range(self._n):
             vals = [_fmt(c[i]) for c in cols]
             lines.append(",".join([str(int(steps[i])), self._phases[i], *vals]))
-        atomic_write_text(path, "\n".join(lines) + "\n")
+        return "\n".join(lines) + "\n"
 
     @classmethod
     def from_csv(cls, path: str | os.PathLike) -> History:
         with open(path, newline="") as fh:
-            reader = csv.reader(fh)
-            header = next(reader)
-            rows = list(reader)
+            h = cls.from_csv_text(fh.read(), str(path))
+        meta_path = Path(path).with_suffix(".meta.json")
+        if meta_path.exists():
+            h.meta = json.loads(meta_path.read_text())
+        return h
+
+    @classmethod
+    def from_csv_text(cls, text: str, source: str = "history") -> History:
+        reader = csv.reader(io.StringIO(text))
+        header = next(reader, None) or []
+        rows = list(reader)
+        path = source
         if header[:2] != ["step", "phase"]:
             raise ValueError(f"{path}: not a pinngen history CSV (header starts {header[:2]})")
         h = cls()
@@ -179,9 +195,6 @@ class History:
             if i == len(rows) or phases[i] != phases[start]:
                 h.extend(steps[start:i], phases[start], {n: data[start:i, j] for j, n in enumerate(names)})
                 start = i
-        meta_path = Path(path).with_suffix(".meta.json")
-        if meta_path.exists():
-            h.meta = json.loads(meta_path.read_text())
         return h
 
     def to_json(self, path: str | os.PathLike) -> None:

@@ -13,7 +13,9 @@ report, the contract test suite) talks to a family only through these fields:
 - ``sample(model, spec, n, key) -> x`` (optional): ``n`` draws in the data's units;
 - ``log_prob(model, spec, x) -> (n,)`` (optional): exact, or a stated bound;
 - ``headline(metrics) -> str`` (optional): the one-sentence answer the report leads with;
-- ``lead_tables``: titles of metrics tables the report shows before anything else;
+- ``lead_tables``: title prefixes of the tables the report shows right after the headline, before the
+  diagnosis: ``metrics["tables"]`` entries, ``Identified unknowns``, and tables the report makes of
+  list/dict metrics (``per_class_accuracy`` -> ``Per class accuracy``);
 - ``contract_config``: a small, fast config (a dict, merged over the kind's defaults) the contract test
   suite trains: registering a kind is enough to have it checked.
 """

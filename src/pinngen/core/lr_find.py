@@ -9,6 +9,7 @@ optimizer unless told otherwise.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import equinox as eqx
@@ -17,15 +18,18 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from pinngen.core.batching import BatchingSpec, make_sampler
+from pinngen.core.chunk import make_chunks
 from pinngen.core.nn import trainable_filter
-from pinngen.core.optim import Phase, make_optimizer
-from pinngen.core.train import _batch_indices
+from pinngen.core.optim import Phase, make_transform
+from pinngen.core.updaters import GradientUpdater, weighted_total
+from pinngen.core.weights import schedule_fns
 
 
 @dataclass(frozen=True)
 class LRFindResult:
     lrs: np.ndarray  # (steps,)
-    losses: np.ndarray  # (steps,) raw loss at each step
+    losses: np.ndarray  # (steps,) raw weighted loss at each step
     smoothed: np.ndarray  # (steps,)
     suggestion: float
     stopped_at: int  # index where the loss exceeded `blowup` x its minimum (or len)
@@ -33,42 +37,50 @@ class LRFindResult:
 
 def lr_find(model, data, loss_terms, *, optimizer: str = "adam", lr_min: float = 1e-7, lr_max: float = 10.0,
             steps: int = 200, batch_size: int | None = None, seed: int = 0, smooth: float = 0.9,
-            blowup: float = 4.0) -> LRFindResult:
-    """Sweep the learning rate; returns the curve and the suggested learning rate."""
+            blowup: float = 4.0, phase: Phase | None = None, weights: Mapping[str, float] | None = None,
+            weight_schedules: Mapping | None = None, batching: BatchingSpec | None = None) -> LRFindResult:
+    """Sweep the learning rate through the training loop's own step (same updater, loss weights, weight
+    schedules, sampler); returns the curve and the suggested learning rate.
+
+    ``phase`` (optional) supplies the optimizer with its arguments, clipping and weight decay; its ``lr``
+    and schedule are replaced by the sweep."""
     if not 0 < lr_min < lr_max:
         raise ValueError(f"lr_min={lr_min}, lr_max={lr_max}: need 0 < lr_min < lr_max")
     if steps < 10:
         raise ValueError(f"steps={steps}: need at least 10 steps for a range test")
-    if optimizer == "lbfgs":
-        raise ValueError("optimizer='lbfgs' chooses its own step by line search; a range test does not apply")
+    spec = phase if phase is not None else Phase(optimizer=optimizer)
+    if spec.optimizer == "lbfgs" or spec.groups:
+        raise ValueError(f"optimizer={spec.label!r}: a range test needs one first-order optimizer (lbfgs chooses its "
+                         "own step by line search)")
+    spec = spec.model_copy(update={"lr": 1.0, "schedule": "constant", "warmup_steps": 0, "steps": steps})
     lrs = np.geomspace(lr_min, lr_max, steps)
-    phase = Phase(optimizer=optimizer, steps=steps, lr=1.0)
-    base, _ = make_optimizer(phase)
-    opt = optax.chain(base, optax.scale_by_schedule(lambda i: jnp.asarray(lrs)[i]))
+    sweep = jnp.asarray(lrs)
+    base, _ = make_transform(spec, steps)
+    # Optimizers here are linear in their learning rate, so lr = 1 followed by a scale is the same update.
+    tx = optax.chain(base, optax.scale_by_schedule(lambda i: sweep[jnp.minimum(i, steps - 1)]))
     params, static = eqx.partition(model, trainable_filter(model))
+    sampler, idx, example = None, None, data
+    if batch_size and data is not None:
+        sampler = make_sampler(batching or BatchingSpec(), batch_size=batch_size)
+        idx = sampler.host_inputs(sampler.check(data), seed, 0, 0, steps)
+        example = sampler.host_gather(data, idx[0])
+    probe = eqx.filter_eval_shape(loss_terms, model, example, jax.random.PRNGKey(0))
+    names = tuple(sorted(probe))
+    dtype = jax.tree_util.tree_leaves(probe)[0].dtype
+    unknown = sorted(set(weights or {}) - set(names))
+    if unknown:
+        raise ValueError(f"weights name unknown loss terms {unknown}; the terms are {list(names)}")
+    w = {n: jnp.asarray((weights or {}).get(n, 1.0), dtype) for n in names}
+    updater = GradientUpdater(weighted_total(loss_terms, static, names), tx, lambda i: sweep[i])
     data = jax.tree_util.tree_map(jnp.asarray, data) if data is not None else None
-
-    def total(p, batch, key):
-        terms = loss_terms(eqx.combine(p, static), batch, key)
-        return sum(terms.values())
-
-    @eqx.filter_jit
-    def sweep(params, idx, keys):
-        def step(carry, x):
-            p, s = carry
-            i, key = x
-            batch = jax.tree_util.tree_map(lambda a: a[i], data) if i is not None else data
-            loss, g = jax.value_and_grad(total)(p, batch, key)
-            u, s = opt.update(g, s, p)
-            return (optax.apply_updates(p, u), s), loss
-
-        _, losses = jax.lax.scan(step, (params, opt.init(params)), (idx, keys))
-        return losses
-
-    n = jax.tree_util.tree_leaves(data)[0].shape[0] if (batch_size and data is not None) else 0
-    idx = jnp.asarray(_batch_indices(n, min(batch_size, n), seed, 0, 0, steps)) if n else None
-    keys = jax.random.split(jax.random.PRNGKey(seed), steps)
-    losses = np.asarray(sweep(params, idx, keys), dtype=np.float64)
+    idx = jnp.asarray(idx) if idx is not None else None
+    _, guarded = make_chunks(updater, sampler=sampler, schedules=schedule_fns(weight_schedules, names))
+    ii = jnp.arange(steps, dtype=jnp.int32)
+    keys = jax.vmap(jax.random.fold_in, in_axes=(None, 0))(jax.random.PRNGKey(seed), ii)
+    # guarded: a step whose loss is already non-finite ends the sweep instead of feeding NaNs onwards
+    *_, outs = guarded(params, updater.init(params), None, data, w, (ii, ii, idx, keys), steps)
+    losses = np.asarray(outs["total"], dtype=np.float64)
+    losses = np.where(np.asarray(outs["executed"]), losses, np.inf)
     return _analyse(lrs, losses, smooth, blowup)
 
 

@@ -1,19 +1,63 @@
-"""Optimizer phases: pydantic specs and their Optax transformations.
+"""Optimizer phases and parameter groups: pydantic specs and their Optax transformations.
 
-A training run is a list of phases (e.g. Adam for 10k steps, then L-BFGS until it converges); each phase
-is one jitted step function. The specs here are plain, serialisable hyperparameters.
+A training run is a list of phases (e.g. Adam for 10k steps, then L-BFGS until it converges). A phase
+either trains every parameter with one optimizer, or trains named **parameter groups** (a GAN's
+generator and discriminator), each with its own optimizer, schedule, loss terms and number of updates
+per step. The specs are plain, serialisable hyperparameters; a transform built in Python can be passed
+instead of a name (``Phase(transform=optax.chain(...))``).
+
+Any Optax optimizer is available by name (``optimizer: lion``), with its keyword arguments in ``args``
+(``args: {b1: 0.5, b2: 0.999}``); unknown names and arguments are one-line errors that list the valid ones.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any, Literal
 
 import jax.numpy as jnp
 import optax
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-OPTIMIZERS = ("adam", "adamw", "sgd", "adadelta", "rmsprop", "adagrad", "nadam", "lbfgs")
 SCHEDULES = ("constant", "cosine", "exponential", "warmup_cosine", "linear", "step")
+
+# Names with their own handling (momentum / weight decay wiring); any other optax optimizer also works.
+NAMED = ("adam", "adamw", "sgd", "adadelta", "rmsprop", "adagrad", "nadam", "lbfgs")
+_NOT_OPTIMIZERS = {"lbfgs", "chain", "named_chain", "identity", "set_to_zero", "apply_if_finite",
+                   "multi_transform", "partition", "inject_hyperparams", "inject_stateful_hyperparams",
+                   "MultiSteps", "masked", "flatten", "with_extra_args_support", "stateless",
+                   "stateless_with_tree_map", "maybe_update", "conditionally_mask", "conditionally_transform",
+                   "skip_not_finite", "skip_large_updates", "optimistic_gradient_descent"}
+
+
+def optax_optimizers() -> dict[str, Callable]:
+    """Optax's optimizer aliases: public functions whose first parameter is ``learning_rate``."""
+    out = {}
+    for name in dir(optax):
+        fn = getattr(optax, name)
+        if (name.startswith(("_", "scale_by")) or name in _NOT_OPTIMIZERS
+                or not (inspect.isfunction(fn) or isinstance(fn, functools.partial))):
+            continue
+        try:
+            params = list(inspect.signature(fn).parameters)
+        except (TypeError, ValueError):
+            continue
+        if params and params[0] == "learning_rate":
+            out[name] = fn
+    return out
+
+
+_OPTAX = optax_optimizers()
+OPTIMIZERS = tuple(sorted(set(_OPTAX) | {"lbfgs"}))
+
+
+def optimizer_args(name: str) -> list[str]:
+    """Keyword arguments an optimizer takes besides the learning rate."""
+    if name == "lbfgs":
+        return []
+    return [p for p in inspect.signature(_OPTAX[name]).parameters if p != "learning_rate"]
 
 
 class EarlyStopping(BaseModel):
@@ -26,12 +70,13 @@ class EarlyStopping(BaseModel):
     restore_best: bool = True
 
 
-class Phase(BaseModel):
-    """One optimizer phase. ``steps`` is an upper bound for L-BFGS, which may stop earlier (and says why)."""
+class OptimizerSpec(BaseModel):
+    """An optimizer, its arguments and its learning-rate schedule."""
 
-    model_config = ConfigDict(extra="forbid")
-    optimizer: Literal["adam", "adamw", "sgd", "adadelta", "rmsprop", "adagrad", "nadam", "lbfgs"] = "adam"
-    steps: int = Field(1000, ge=0)
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    optimizer: str = Field("adam", description="an Optax optimizer name (adam, adamw, sgd, lion, ...) or lbfgs")
+    args: dict[str, Any] = Field(default_factory=dict, description="keyword arguments of the Optax optimizer, "
+                                 "e.g. {b1: 0.5} (DCGAN's Adam)")
     lr: float = Field(1e-3, gt=0.0)
     schedule: Literal["constant", "cosine", "exponential", "warmup_cosine", "linear", "step"] = "constant"
     warmup_steps: int = Field(0, ge=0)
@@ -41,8 +86,54 @@ class Phase(BaseModel):
     clip_norm: float | None = Field(None, gt=0.0)
     weight_decay: float = Field(0.0, ge=0.0)
     momentum: float | None = Field(None, ge=0.0, lt=1.0)
+    transform: Any = Field(None, exclude=True, description="Python only: an optax.GradientTransformation "
+                           "used instead of `optimizer` (its learning rate is its own; lr is not recorded)")
+
+    @field_validator("optimizer")
+    @classmethod
+    def _known(cls, v):
+        if v not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {v!r}; choose one of {', '.join(OPTIMIZERS)}")
+        return v
+
+    @model_validator(mode="after")
+    def _args_exist(self):
+        valid = optimizer_args(self.optimizer)
+        bad = sorted(set(self.args) - set(valid))
+        if bad:
+            raise ValueError(f"{self.optimizer} has no argument(s) {', '.join(bad)}; its arguments are "
+                             f"{', '.join(valid) or 'none'}")
+        if self.transform is not None and not isinstance(self.transform, optax.GradientTransformation):
+            raise ValueError(f"transform must be an optax.GradientTransformation, got {type(self.transform).__name__}")
+        return self
+
+
+class Group(OptimizerSpec):
+    """A named parameter group: its parameters, its optimizer, the loss terms it minimises, and how many
+    times it is updated per training step (``steps: 5`` for a WGAN critic)."""
+
+    terms: list[str] = Field(min_length=1, description="loss terms whose weighted sum this group minimises")
+    steps: int = Field(1, ge=1, description="updates of this group per training step")
+    params: list[str] | None = Field(None, description="parameter path prefixes, e.g. [discriminator] or "
+                                     "[net.layers.0]; default: the group's name")
+    select: Any = Field(None, exclude=True, description="Python only: (path, leaf) -> bool instead of params")
+
+    @model_validator(mode="after")
+    def _not_lbfgs(self):
+        if self.optimizer == "lbfgs":
+            raise ValueError("a parameter group cannot use lbfgs (a line search needs one objective); use a "
+                             "first-order optimizer")
+        return self
+
+
+class Phase(OptimizerSpec):
+    """One optimizer phase. ``steps`` is an upper bound for L-BFGS, which may stop earlier (and says why)."""
+
+    steps: int = Field(1000, ge=0)
     batch_size: int | None = Field(None, ge=1, description="None: full batch")
     epochs: int | None = Field(None, ge=1, description="if set, steps = epochs * (n_samples // batch_size)")
+    groups: dict[str, Group] | None = Field(None, description="two-player (or more) training: named parameter "
+                                            "groups updated in this order within each step")
     # L-BFGS only
     memory: int = Field(20, ge=1)
     max_linesearch_steps: int = Field(30, ge=1)
@@ -59,45 +150,55 @@ class Phase(BaseModel):
         "tiny: on Burgers 'one' lowered the loss faster on 3 seeds out of 3, bench/lbfgs_probe.py)")
 
     @model_validator(mode="after")
-    def _lbfgs_full_batch(self):
+    def _consistent(self):
         if self.optimizer == "lbfgs" and self.batch_size is not None:
             raise ValueError("lbfgs needs the full batch: remove batch_size from the lbfgs phase")
+        if self.groups is not None and self.optimizer == "lbfgs":
+            raise ValueError("groups need first-order optimizers: set the phase optimizer to the default, or "
+                             "remove groups")
+        if self.groups is not None and not self.groups:
+            raise ValueError("groups is empty: name at least one parameter group, or remove groups")
         return self
 
     @property
     def label(self) -> str:
-        return self.optimizer
+        return "+".join(self.groups) if self.groups else self.optimizer
+
+    @property
+    def batches_per_step(self) -> int:
+        """Minibatches one step consumes: each inner update of a group sees a fresh one."""
+        return max(g.steps for g in self.groups.values()) if self.groups else 1
 
     def resolved(self, n_samples: int) -> Phase:
         """This phase with ``steps`` computed from ``epochs`` (Keras-style) for a data set of n samples."""
         if self.epochs is None:
             return self
-        per_epoch = max(n_samples // self.batch_size, 1) if self.batch_size else 1
-        return self.model_copy(update={"steps": self.epochs * per_epoch})
+        per_step = (self.batch_size or n_samples) * self.batches_per_step
+        return self.model_copy(update={"steps": self.epochs * max(n_samples // per_step, 1)})
 
 
-def make_schedule(phase: Phase) -> optax.Schedule:
-    """Learning rate as a function of the step count within the phase."""
-    lr, n = phase.lr, max(phase.steps, 1)
-    if phase.schedule == "constant":
+def make_schedule(spec: OptimizerSpec, n: int) -> optax.Schedule:
+    """Learning rate as a function of the update count (``n`` updates in all)."""
+    lr, n = spec.lr, max(n, 1)
+    if spec.schedule == "constant":
         base = optax.constant_schedule(lr)
-    elif phase.schedule == "cosine":
-        base = optax.cosine_decay_schedule(lr, max(n - phase.warmup_steps, 1), alpha=phase.end_lr_factor)
-    elif phase.schedule == "exponential":
-        base = optax.exponential_decay(lr, phase.decay_steps, phase.decay_rate)
-    elif phase.schedule == "linear":
-        base = optax.linear_schedule(lr, lr * phase.end_lr_factor, max(n - phase.warmup_steps, 1))
-    elif phase.schedule == "step":
-        base = optax.exponential_decay(lr, phase.decay_steps, phase.decay_rate, staircase=True)
-    elif phase.schedule == "warmup_cosine":
+    elif spec.schedule == "cosine":
+        base = optax.cosine_decay_schedule(lr, max(n - spec.warmup_steps, 1), alpha=spec.end_lr_factor)
+    elif spec.schedule == "exponential":
+        base = optax.exponential_decay(lr, spec.decay_steps, spec.decay_rate)
+    elif spec.schedule == "linear":
+        base = optax.linear_schedule(lr, lr * spec.end_lr_factor, max(n - spec.warmup_steps, 1))
+    elif spec.schedule == "step":
+        base = optax.exponential_decay(lr, spec.decay_steps, spec.decay_rate, staircase=True)
+    elif spec.schedule == "warmup_cosine":
         return optax.warmup_cosine_decay_schedule(
-            0.0, lr, max(phase.warmup_steps, 1), n, end_value=lr * phase.end_lr_factor
+            0.0, lr, max(spec.warmup_steps, 1), n, end_value=lr * spec.end_lr_factor
         )
     else:  # pydantic already restricts the choices
-        raise ValueError(f"schedule={phase.schedule!r}; choose one of {SCHEDULES}")
-    if phase.warmup_steps:
-        warm = optax.linear_schedule(0.0, lr, phase.warmup_steps)
-        return optax.join_schedules([warm, base], [phase.warmup_steps])
+        raise ValueError(f"schedule={spec.schedule!r}; choose one of {SCHEDULES}")
+    if spec.warmup_steps:
+        warm = optax.linear_schedule(0.0, lr, spec.warmup_steps)
+        return optax.join_schedules([warm, base], [spec.warmup_steps])
     return base
 
 
@@ -110,38 +211,38 @@ def _approx_dec_rtol(phase: Phase, dtype) -> float:
     return 1e-6 if dtype is not None and jnp.dtype(dtype) == jnp.float64 else 1e-4
 
 
-def make_optimizer(phase: Phase, dtype=None) -> tuple[optax.GradientTransformation, optax.Schedule]:
-    """The Optax transformation of a phase, and its schedule (for recording the lr per step)."""
-    sched = make_schedule(phase)
-    name = phase.optimizer
-    if name == "adam":
-        opt = optax.adam(sched)
-    elif name == "adamw":
-        opt = optax.adamw(sched, weight_decay=phase.weight_decay)
-    elif name == "nadam":
-        opt = optax.nadam(sched)
-    elif name == "sgd":
-        opt = optax.sgd(sched, momentum=phase.momentum)
-    elif name == "adadelta":
-        opt = optax.adadelta(sched)
-    elif name == "rmsprop":
-        opt = optax.rmsprop(sched, momentum=phase.momentum or 0.0)
-    elif name == "adagrad":
-        opt = optax.adagrad(sched)
-    elif name == "lbfgs":
+def make_transform(spec: OptimizerSpec, n: int, dtype=None) -> tuple[optax.GradientTransformation, Callable | None]:
+    """The Optax transformation of a phase or group, and its schedule (None when not known: a
+    user-supplied transform). ``n``: the number of updates it will make (for decaying schedules)."""
+    if spec.transform is not None:
+        return spec.transform, None
+    name = spec.optimizer
+    if name == "lbfgs":
         # The line search picks the step; lr only scales the first trial step.
-        ls = optax.scale_by_zoom_linesearch(max_linesearch_steps=phase.max_linesearch_steps,
-                                            approx_dec_rtol=_approx_dec_rtol(phase, dtype),
-                                            initial_guess_strategy=phase.initial_step)
-        opt = optax.lbfgs(learning_rate=None, memory_size=phase.memory, linesearch=ls)
-        sched = optax.constant_schedule(1.0)
-    else:
-        raise ValueError(f"optimizer={name!r}; choose one of {OPTIMIZERS}")
+        ls = optax.scale_by_zoom_linesearch(max_linesearch_steps=spec.max_linesearch_steps,
+                                            approx_dec_rtol=_approx_dec_rtol(spec, dtype),
+                                            initial_guess_strategy=spec.initial_step)
+        return optax.lbfgs(learning_rate=None, memory_size=spec.memory, linesearch=ls), optax.constant_schedule(1.0)
+    sched = make_schedule(spec, n)
+    kwargs = dict(spec.args)
+    valid = optimizer_args(name)
+    if spec.momentum is not None and "momentum" in valid:
+        kwargs.setdefault("momentum", spec.momentum)
+    # weight_decay: 0 (the field's default) means none, also for optimizers whose own default is not 0
+    decay_inside = "weight_decay" in valid
+    if decay_inside:
+        kwargs.setdefault("weight_decay", spec.weight_decay)
+    opt = _OPTAX[name](sched, **kwargs)
     chain = []
-    if phase.clip_norm is not None:
-        chain.append(optax.clip_by_global_norm(phase.clip_norm))
-    if phase.weight_decay and name not in ("adamw",):
-        chain.append(optax.add_decayed_weights(phase.weight_decay))
+    if spec.clip_norm is not None:
+        chain.append(optax.clip_by_global_norm(spec.clip_norm))
+    if spec.weight_decay and not decay_inside:
+        chain.append(optax.add_decayed_weights(spec.weight_decay))
     if chain:
         opt = optax.chain(*chain, opt)
     return opt, sched
+
+
+def make_optimizer(phase: Phase, dtype=None) -> tuple[optax.GradientTransformation, Callable | None]:
+    """The Optax transformation of a single-optimizer phase and its schedule (for recording the lr)."""
+    return make_transform(phase, phase.steps, dtype)

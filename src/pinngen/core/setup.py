@@ -29,3 +29,13 @@ class Setup:
     #: Optional replacement for the single ``fit`` call (e.g. time marching: one fit per window):
     #: ``train(key=, checkpoint_dir=, resume=) -> (model, history)``.
     train: Callable | None = None
+
+    def __post_init__(self):
+        bad = sorted(set(self.fit_kwargs) - FIT_KWARGS)
+        if bad:
+            raise TypeError(f"Setup.fit_kwargs has {bad}, which fit does not take; it takes {sorted(FIT_KWARGS)}")
+
+
+#: What a kind may pass to :func:`pinngen.core.train.fit` besides model, data, config, loss, seed and resume.
+FIT_KWARGS = frozenset({"weights", "weight_schedules", "val_data", "metrics_fn", "trace_fn", "refresh",
+                        "weight_update", "callbacks", "context"})

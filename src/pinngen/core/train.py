@@ -1,9 +1,17 @@
 """The one training loop for every model family.
 
-``fit(model, data, config, loss_terms=...) -> (model, History)``. ``loss_terms(model, batch, key)`` returns a
-dict of named scalar terms; the objective is their weighted sum. Each optimizer phase is one jitted chunk
-of ``eval_every`` steps (see :mod:`pinngen.core.steps`); between chunks the host evaluates validation
-data, early stopping, callbacks, checkpoints and the progress bar.
+``fit(model, data, config, loss_terms=...) -> (model, History)``. ``loss_terms(model, batch, key)`` returns
+a dict of named scalar terms; an *updater* (:mod:`pinngen.core.updaters`: any Optax transform, L-BFGS, or
+named parameter groups for two-player training) turns them into parameter updates. Steps run in jitted
+chunks of up to ``chunk`` steps (:mod:`pinngen.core.chunk`); between chunks the host does what runs on its
+own cadence: validation and metrics (``eval_every``), checkpoints (``checkpoint_every``), collocation
+refresh and adaptive weights (each hook's ``every``), callbacks and the progress bar. A chunk ends where the
+next of these falls, so every cadence is exact and independent of the chunk size.
+
+Everything a step depends on is a function of (seed, phase, step): keys, minibatches, scheduled weights.
+Checkpoints hold the rest (parameters, optimizer state with L-BFGS memory and counters, EMA, hooks' state,
+adaptive weights, early-stopping best, history), so ``resume=True`` continues exactly where an
+uninterrupted run would be.
 """
 
 from __future__ import annotations
@@ -21,12 +29,26 @@ import jax.numpy as jnp
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from pinngen.core import steps as S
+from pinngen.core import checkpoint as ckpt
+from pinngen.core.batching import BatchingSpec, make_sampler, should_stream
+from pinngen.core.chunk import EMAPlan, make_chunks
 from pinngen.core.history import History
 from pinngen.core.nn import trainable_filter
-from pinngen.core.optim import EarlyStopping, Phase, make_optimizer
+from pinngen.core.optim import EarlyStopping, Phase
+from pinngen.core.record import record_chunk
+from pinngen.core.resume import check_fingerprint, fingerprint, hook_state, set_hook_state
+from pinngen.core.updaters import STOP_REASONS, make_updater
+from pinngen.core.weights import WeightSchedule, schedule_fns
 
 log = logging.getLogger(__name__)
+
+
+class EMASpec(BaseModel):
+    """Exponential moving average of the parameters, kept beside them and saved with them."""
+
+    model_config = ConfigDict(extra="forbid")
+    decay: float = Field(0.999, gt=0.0, lt=1.0)
+    start_step: int = Field(0, ge=0, description="global step from which the average starts")
 
 
 class TrainConfig(BaseModel):
@@ -34,53 +56,280 @@ class TrainConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     phases: list[Phase] = Field(default_factory=lambda: [Phase()])
-    eval_every: int = Field(100, ge=1, description="steps per jitted chunk; validation runs after each")
+    chunk: int = Field(100, ge=1, description="steps per compiled chunk (the host syncs once per chunk)")
+    eval_every: int = Field(100, ge=1, description="steps between validation/metric evaluations (per phase)")
     early_stopping: EarlyStopping | None = None
     checkpoint_every: int | None = Field(1000, ge=1, description="steps between resumable checkpoints "
                                          "(written when fit has a checkpoint_dir, as every `pinngen run` does)")
+    weight_schedules: dict[str, WeightSchedule] = Field(
+        default_factory=dict, description="loss term -> multiplier of its weight by step (warm-ups, annealing)")
+    ema: EMASpec | None = None
+    batching: BatchingSpec = Field(default_factory=BatchingSpec)
     progress: bool = True
 
 
 @dataclass
 class TrainState:
-    """What a callback sees after each chunk. Setting ``stop = True`` ends training."""
+    """What a callback sees after each chunk. Setting ``stop = True`` ends training (resumable)."""
 
     model: eqx.Module
     step: int
     phase: int
     history: History
+    ema_model: eqx.Module | None = None
     stop: bool = False
     extra: dict = field(default_factory=dict)
 
 
+@dataclass
+class FitResult:
+    """``model, history = fit(...)`` unpacks the trained model and its History; ``ema_model`` holds the
+    moving average of the weights when ``ema`` is configured (None otherwise)."""
+
+    model: eqx.Module
+    history: History
+    ema_model: eqx.Module | None = None
+
+    def __iter__(self):
+        return iter((self.model, self.history))
+
+    def __getitem__(self, i):
+        return (self.model, self.history)[i]
+
+    def __len__(self) -> int:
+        return 2
+
+
 def _as_device(data):
-    if data is None:
-        return None
-    return jax.tree_util.tree_map(jnp.asarray, data)
+    return None if data is None else jax.tree_util.tree_map(jnp.asarray, data)
 
 
-def _data_size(data) -> int:
-    leaves = jax.tree_util.tree_leaves(data)
-    if not leaves:
-        raise ValueError("minibatches need data: pass a dict of arrays with the same first dimension")
-    n = leaves[0].shape[0]
-    for leaf in leaves:
-        if leaf.shape[0] != n:
-            raise ValueError(f"data arrays disagree on the number of samples: {leaf.shape[0]} vs {n}")
-    return n
+def _next_multiple(x: int, every: int | None) -> int:
+    return math.inf if not every else (x // every + 1) * every
 
 
-def _batch_indices(n, batch, seed, phase_index, start, count):
-    """Indices (count, batch) for steps start..start+count of a phase: seeded epoch permutations."""
-    per_epoch = max(n // batch, 1)
-    out = np.empty((count, batch), dtype=np.int32)
-    cache = {}
-    for j in range(count):
-        epoch, pos = divmod(start + j, per_epoch)
-        if epoch not in cache:
-            cache[epoch] = np.random.default_rng([seed, phase_index, epoch]).permutation(n)
-        out[j] = cache[epoch][pos * batch : (pos + 1) * batch]
-    return out
+class _Loop:
+    """The host side of one ``fit`` call: position, hooks, evaluation, checkpoints."""
+
+    def __init__(self, model, data, cfg: TrainConfig, *, loss_terms, key, seed, weights, weight_schedules,
+                 val_data, metrics_fn, trace_fn, refresh, weight_update, callbacks, context, checkpoint_dir):
+        self.cfg, self.seed, self.key = cfg, seed, key
+        self.params, self.static = eqx.partition(model, trainable_filter(model))
+        self.loss_terms, self.refresh, self.weight_update = loss_terms, refresh, weight_update
+        self.metrics_fn, self.callbacks, self.checkpoint_dir = metrics_fn, callbacks, checkpoint_dir
+        self.stream = data is not None and should_stream(cfg.batching, data)
+        self.data_host = data
+        self.data = None if self.stream else _as_device(data)
+        self.val_data = _as_device(val_data)
+        probe = eqx.filter_eval_shape(loss_terms, model, self._example_batch(), key)
+        self.names = tuple(sorted(probe))
+        self.dtype = jax.tree_util.tree_leaves(probe)[0].dtype if probe else jnp.float32
+        unknown = set(weights or {}) - set(self.names)
+        if unknown:
+            raise ValueError(f"weights name unknown loss terms {sorted(unknown)}; the terms are {list(self.names)}")
+        self.w = {n: jnp.asarray((weights or {}).get(n, 1.0), self.dtype) for n in self.names}
+        self.schedules = schedule_fns({**cfg.weight_schedules, **(weight_schedules or {})}, self.names)
+        self.record_weights = self.names if weight_update is not None else tuple(sorted(self.schedules))
+        self.traced = (lambda p: trace_fn(eqx.combine(p, self.static))) if trace_fn else None
+        self.ema = jax.tree_util.tree_map(jnp.copy, self.params) if cfg.ema else None
+        self.ema_plan = EMAPlan(cfg.ema.decay, cfg.ema.start_step) if cfg.ema else None
+        self.history = History()
+        ctx = context.to_dict() if hasattr(context, "to_dict") else dict(context or {})
+        self.history.meta.update(context=ctx, phases=[], term_names=list(self.names))
+        self.best = {"value": math.inf, "params": None, "step": None, "bad": 0}
+        self.phase, self.s, self.g, self.ustate, self.finished = 0, 0, 0, None, False
+        self.fingerprint = fingerprint(cfg, self.names, self.params, key, self.data_host)
+        self._evaluate = eqx.filter_jit(lambda p, b, w: self._total_fn(p, b, None, w))
+
+    # -- set-up ----------------------------------------------------------------------------------------------
+    def _example_batch(self):
+        """A batch as the first phase's steps see it (for shapes): the data, or one sampler draw."""
+        first = self.cfg.phases[0] if self.cfg.phases else None
+        if self.data_host is None or first is None or not first.batch_size or first.optimizer == "lbfgs":
+            return self.data if self.data is not None else self.data_host
+        sampler = make_sampler(self.cfg.batching, batch_size=first.batch_size)
+        n = sampler.check(self.data_host)
+        return sampler.host_gather(self.data_host, sampler.host_inputs(n, self.seed, 0, 0, 1)[0])
+
+    def _total_fn(self, params, batch, key, weights):
+        terms = self.loss_terms(eqx.combine(params, self.static), batch, key)
+        return sum(weights[n] * terms[n] for n in self.names), terms
+
+    def updater(self, pi: int):
+        return make_updater(self.cfg.phases[pi], loss_terms=self.loss_terms, static=self.static, names=self.names,
+                            params=self.params, dtype=self.dtype)
+
+    def model(self, params=None):
+        return eqx.combine(self.params if params is None else params, self.static)
+
+    # -- checkpoints -----------------------------------------------------------------------------------------
+    def save(self) -> None:
+        trees = {"params": self.params}
+        for name, tree in (("ustate", self.ustate), ("ema", self.ema), ("best", self.best["params"])):
+            if tree is not None:
+                trees[name] = tree
+        if self.refresh is not None:
+            trees["data"] = self.data if not self.stream else self.data_host
+        arrays = {f"weight/{n}": np.asarray(v) for n, v in self.w.items()}
+        hooks = {}
+        for name, hook in (("refresh", self.refresh), ("weight_update", self.weight_update)):
+            plain, arr = hook_state(name, hook)
+            hooks[name] = plain
+            arrays.update(arr)
+        info = dict(phase=self.phase, step_in_phase=self.s, global_step=self.g, finished=self.finished,
+                    fingerprint=self.fingerprint, hooks=hooks, trees=sorted(trees),
+                    best={k: v for k, v in self.best.items() if k != "params"})
+        ckpt.save_training(self.checkpoint_dir, self.g, trees, arrays, info, self.history)
+
+    def restore(self) -> None:
+        def templates(info):
+            check_fingerprint(info.get("fingerprint", {}), self.fingerprint, self.checkpoint_dir)
+            out = {"params": self.params}
+            if "ustate" in info["trees"]:
+                out["ustate"] = self.updater(info["phase"]).init(self.params)
+            if "ema" in info["trees"]:
+                out["ema"] = self.params
+            if "best" in info["trees"]:
+                out["best"] = self.params
+            if "data" in info["trees"]:
+                out["data"] = self.data if not self.stream else self.data_host
+            return out
+
+        trees, arrays, info, self.history = ckpt.load_training(self.checkpoint_dir, templates)
+        self.params = trees["params"]
+        self.ustate, self.ema = trees.get("ustate"), trees.get("ema", self.ema)
+        if "data" in trees:
+            self.data = trees["data"] if not self.stream else None
+            self.data_host = trees["data"] if self.stream else self.data_host
+        self.best = {**info["best"], "params": trees.get("best")}
+        self.best["value"] = float(self.best["value"])
+        self.w = {n: jnp.asarray(arrays[f"weight/{n}"], self.dtype) for n in self.names}
+        for name, hook in (("refresh", self.refresh), ("weight_update", self.weight_update)):
+            set_hook_state(name, hook, info["hooks"].get(name, {}), {k: v for k, v in arrays.items()
+                                                                      if k.startswith(f"{name}/")})
+        self.phase, self.s, self.g, self.finished = (info["phase"], info["step_in_phase"], info["global_step"],
+                                                     info["finished"])
+        log.info("resumed from %s at step %d (phase %d)", self.checkpoint_dir, self.g, self.phase)
+
+    # -- between chunks --------------------------------------------------------------------------------------
+    def hooks(self, phase_key) -> None:
+        model_now = self.model()
+        if self.refresh is not None:
+            new = self.refresh(self.g, jax.random.fold_in(phase_key, 10_000_000 + self.s), model_now)
+            if new is not None:
+                if self.stream:
+                    self.data_host = new
+                else:
+                    self.data = _as_device(new)
+        if self.weight_update is not None:
+            batch = self.data if self.data is not None else self.data_host
+            self.w = {n: jnp.asarray(v, self.dtype)
+                      for n, v in self.weight_update(model_now, batch, self.w, self.g).items()}
+
+    def chunk_length(self, phase: Phase) -> int:
+        """Steps until the next event: chunk size, evaluation, checkpoint, hook cadence, phase end."""
+        ends = [self.s + self.cfg.chunk, _next_multiple(self.s, self.cfg.eval_every), phase.steps]
+        for every in (self.cfg.checkpoint_every if self.checkpoint_dir is not None else None,
+                      getattr(self.refresh, "every", None), getattr(self.weight_update, "every", None)):
+            ends.append(self.s + _next_multiple(self.g, every) - self.g)
+        return int(min(ends) - self.s)
+
+    def evaluate(self, state: TrainState) -> None:
+        values = {}
+        if self.val_data is not None:
+            total, terms = jax.device_get(self._evaluate(self.params, self.val_data, self.w))
+            values["val/loss"] = float(total) if np.isfinite(total) else math.inf
+            for name, v in terms.items():
+                values[f"val/loss/{name}"] = float(v) if np.isfinite(v) else math.inf
+        if self.metrics_fn is not None:
+            for name, v in self.metrics_fn(state.model).items():
+                values[f"metric/{name}"] = float(v)
+        if values and len(self.history):
+            self.history.record(int(self.history.steps[-1]), values)
+
+    def early_stop(self) -> bool:
+        es = self.cfg.early_stopping
+        if es.monitor not in self.history:
+            raise ValueError(f"early_stopping.monitor={es.monitor!r} is not recorded; "
+                             f"recorded: {', '.join(self.history.columns)} (val/loss needs val_data)")
+        value = self.history.last(es.monitor)
+        if value < self.best["value"] - es.min_delta:
+            self.best.update(value=value, params=self.params, step=int(self.history.steps[-1]), bad=0)
+            return False
+        self.best["bad"] += 1
+        return self.best["bad"] >= es.patience
+
+    # -- one phase -------------------------------------------------------------------------------------------
+    def run_phase(self, pi: int, bar) -> str:
+        """Train phase ``pi`` from the current position; returns why it ended."""
+        phase = self.cfg.phases[pi]
+        updater = self.updater(pi)
+        if updater.objectives:
+            self.history.meta.setdefault("objectives", {}).update({k: list(v) for k, v in updater.objectives.items()})
+        sampler = None
+        if phase.batch_size and not updater.full_batch:
+            sampler = make_sampler(self.cfg.batching, batch_size=phase.batch_size, batches=updater.batches_per_step)
+        n_data = sampler.check(self.data_host) if sampler is not None else 0
+        fast, guarded = make_chunks(updater, sampler=sampler, stream=self.stream and sampler is not None,
+                                    schedules=self.schedules, trace_fn=self.traced, ema=self.ema_plan,
+                                    record_weights=self.record_weights)
+        if self.ustate is None:
+            self.ustate = updater.init(self.params)
+        data = self.data if not (self.stream and sampler is not None) else None
+        phase_key = jax.random.fold_in(self.key, pi)
+        C = max(1, min(self.cfg.chunk, phase.steps))
+        reason = "max_steps"
+        while self.s < phase.steps:
+            self.hooks(phase_key)
+            data = self.data if not (self.stream and sampler is not None) else None
+            n = self.chunk_length(phase)
+            ii = jnp.arange(self.s, self.s + C, dtype=jnp.int32)
+            gg = jnp.arange(self.g, self.g + C, dtype=jnp.int32)
+            sx = None
+            if sampler is not None:
+                sx = sampler.host_inputs(n_data, self.seed, pi, self.s, C)
+                sx = jax.device_put(sampler.host_gather(self.data_host, sx) if self.stream else sx)
+            if sampler is None and self.stream:
+                data = _as_device(self.data_host)
+            keys = jax.vmap(jax.random.fold_in, in_axes=(None, 0))(phase_key, ii)
+            xs = (ii, gg, sx, keys)
+            t0 = time.perf_counter()
+            start = (self.params, self.ustate, self.ema)
+            if n == C and not updater.stops_early:
+                out = fast(*start, data, self.w, xs)
+                if int(out[3]):  # a non-finite step: replay the chunk, stopping before the bad update
+                    out = guarded(*start, data, self.w, xs, self.s + n)
+            else:
+                out = guarded(*start, data, self.w, xs, self.s + n)
+            self.params, self.ustate, self.ema, code, outs = out
+            outs = jax.device_get(outs)
+            n_run = int(np.sum(outs["executed"]))
+            record_chunk(self.history, outs, n_run, self.g, phase.label, time.perf_counter() - t0)
+            self.s += n_run
+            self.g += n_run
+            code = int(code)
+            reason = STOP_REASONS[code] if code else reason
+            state = TrainState(self.model(), self.g, pi, self.history,
+                               ema_model=self.model(self.ema) if self.ema is not None else None)
+            stopped_early = False
+            if self.s % self.cfg.eval_every == 0 or self.s >= phase.steps or code:
+                self.evaluate(state)
+                if self.cfg.early_stopping is not None and self.early_stop():
+                    reason, stopped_early = "early_stopping", True
+            for cb in self.callbacks:
+                cb(state)
+            if bar is not None:
+                bar.update(n_run)
+                bar.set_postfix(loss=f"{self.history.last('loss'):.3e}", phase=phase.label)
+            ends = code or stopped_early or self.s >= phase.steps
+            if state.stop and not ends:
+                reason = "callback"
+            if self.checkpoint_dir is not None and not ends and (
+                    state.stop or (self.cfg.checkpoint_every and self.g % self.cfg.checkpoint_every == 0)):
+                self.save()
+            if ends or state.stop:
+                break
+        return reason
 
 
 def fit(
@@ -92,194 +341,81 @@ def fit(
     key: jax.Array | None = None,
     seed: int = 0,
     weights: Mapping[str, float] | None = None,
+    weight_schedules: Mapping[str, Callable | WeightSchedule | dict] | None = None,
     val_data=None,
     metrics_fn: Callable[[eqx.Module], Mapping[str, float]] | None = None,
     trace_fn: Callable[[eqx.Module], Mapping[str, jax.Array]] | None = None,
     refresh: Callable | None = None,
     weight_update: Callable | None = None,
     callbacks: tuple[Callable[[TrainState], None], ...] = (),
-    context: Mapping | None = None,
+    context=None,
     checkpoint_dir=None,
     resume: bool = False,
-) -> tuple[eqx.Module, History]:
-    """Train ``model`` and return it with its History.
+) -> FitResult:
+    """Train ``model``; ``model, history = fit(...)`` (a :class:`FitResult`, also holding ``ema_model``).
 
     Args:
         data: a pytree of arrays (dict of ``(n, ...)`` arrays) or None. Phases with ``batch_size`` draw
-            seeded minibatches (epoch permutations, last partial batch dropped to keep shapes static);
-            otherwise the whole pytree is the batch.
+            seeded minibatches with ``config.batching``'s sampler; otherwise the whole pytree is the batch.
         loss_terms: ``(model, batch, key) -> {name: scalar}``; defaults to ``model.loss_terms``.
-        weights: fixed weight per term (default 1).
-        val_data: evaluated with ``key=None`` after each chunk; recorded as ``val/loss`` and ``val/loss/<term>``.
-        metrics_fn: ``model -> {name: float}`` after each chunk, recorded as ``metric/<name>``.
+        weights: base weight per term (default 1); ``weight_schedules`` (and ``config.weight_schedules``)
+            multiply it by a traced function of the global step.
+        val_data: evaluated with ``key=None`` every ``eval_every`` steps; recorded as ``val/loss`` and
+            ``val/loss/<term>``.
+        metrics_fn: ``model -> {name: float}`` every ``eval_every`` steps, recorded as ``metric/<name>``.
         trace_fn: ``model -> {name: scalar}`` traced inside every step (e.g. identified PDE parameters).
-        refresh: ``(step, key, model) -> batch | None`` before each chunk (collocation resampling);
-            the new batch must keep the shapes.
-        weight_update: ``(model, batch, weights, step) -> weights`` before each chunk (adaptive weighting).
+        refresh: ``(step, key, model) -> batch | None`` before each chunk (collocation resampling); the new
+            batch keeps the shapes. Optional ``every`` (a chunk starts on each multiple) and
+            ``state_dict``/``load_state_dict`` (exact resume).
+        weight_update: ``(model, batch, weights, step) -> weights`` before each chunk (adaptive weighting);
+            optional ``every`` and ``state_dict``/``load_state_dict`` as for refresh.
         callbacks: called with a :class:`TrainState` after each chunk.
+        context: what the diagnosis should know (a DiagnoseContext or a dict), stored in history.meta.
         checkpoint_dir / resume: resumable checkpoints (see :mod:`pinngen.core.checkpoint`).
     """
-    from pinngen.core import checkpoint as ckpt
-
     cfg = config if isinstance(config, TrainConfig) else TrainConfig.model_validate(config or {})
     if any(p.epochs for p in cfg.phases):
-        n = _data_size(data)
-        cfg = cfg.model_copy(update={"phases": [p.resolved(n) for p in cfg.phases]})
+        from pinngen.core.batching import data_size
+
+        cfg = cfg.model_copy(update={"phases": [p.resolved(data_size(data)) for p in cfg.phases]})
     loss_terms = loss_terms or type(model).loss_terms
     key = jax.random.PRNGKey(seed) if key is None else key
-    params, static = eqx.partition(model, trainable_filter(model))
-    data = _as_device(data)
-    val_data = _as_device(val_data)
-
-    probe = eqx.filter_eval_shape(lambda m, b, k: loss_terms(m, b, k), model, data, key)
-    names = tuple(sorted(probe))
-    dtype = jax.tree_util.tree_leaves(probe)[0].dtype if probe else jnp.float32
-    w = {n: jnp.asarray((weights or {}).get(n, 1.0), dtype) for n in names}
-    unknown = set(weights or {}) - set(names)
-    if unknown:
-        raise ValueError(f"weights name unknown loss terms {sorted(unknown)}; the terms are {list(names)}")
-    total_fn = S.weighted_total(loss_terms, static, names)
-    traced = (lambda p: trace_fn(eqx.combine(p, static))) if trace_fn else None
-    evaluate = S.eval_terms(total_fn)
-
-    history = History()
-    history.meta.update(context=dict(context or {}), phases=[], term_names=list(names))
-    start_phase, start_step, global_step, opt_state0 = 0, 0, 0, None
+    loop = _Loop(model, data, cfg, loss_terms=loss_terms, key=key, seed=seed, weights=weights,
+                 weight_schedules=weight_schedules, val_data=val_data, metrics_fn=metrics_fn, trace_fn=trace_fn,
+                 refresh=refresh, weight_update=weight_update, callbacks=callbacks, context=context,
+                 checkpoint_dir=checkpoint_dir)
+    for p in range(len(cfg.phases)):  # bad groups, terms or transforms fail before any step runs
+        loop.updater(p)
     if resume and checkpoint_dir is not None and ckpt.exists(checkpoint_dir):
-        params, opt_state0, history, info = ckpt.load_training(checkpoint_dir, params, cfg, history)
-        start_phase, start_step, global_step = info["phase"], info["step_in_phase"], info["global_step"]
-        w = {n: jnp.asarray(v, dtype) for n, v in info.get("weights", {}).items()} or w
-        log.info("resumed from %s at step %d (phase %d)", checkpoint_dir, global_step, start_phase)
-
+        loop.restore()
     total_steps = sum(p.steps for p in cfg.phases)
-    bar = _progress(cfg.progress, total_steps, global_step)
-    best = {"value": math.inf, "params": None, "step": None, "bad": 0}
-    stopped_early = diverged = False
-
-    for pi in range(start_phase, len(cfg.phases)):
+    bar = _progress(cfg.progress and not loop.finished, total_steps, loop.g)
+    while not loop.finished and loop.phase < len(cfg.phases):
+        pi = loop.phase
         phase = cfg.phases[pi]
-        opt, sched = make_optimizer(phase, dtype)
-        opt_state = opt_state0 if (pi == start_phase and opt_state0 is not None) else opt.init(params)
-        s = start_step if pi == start_phase else 0
-        lbfgs = phase.optimizer == "lbfgs"
-        chunk = (S.lbfgs_chunk(total_fn, opt, phase, traced) if lbfgs
-                 else S.gradient_chunk(total_fn, opt, sched, traced, masked=True))
-        fast = None if lbfgs else S.gradient_chunk(total_fn, opt, sched, traced, masked=False)
-        n_data = _data_size(data) if phase.batch_size else 0
-        batch = min(phase.batch_size, n_data) if phase.batch_size else 0
-        prev_value, stall = jnp.asarray(jnp.inf, dtype), jnp.zeros(2, jnp.int32)
-        C = min(cfg.eval_every, max(phase.steps, 1))
-        reason = "max_steps"
-        phase_key = jax.random.fold_in(key, pi)
-        while s < phase.steps:
-            model_now = eqx.combine(params, static)
-            if refresh is not None:
-                new = refresh(global_step, jax.random.fold_in(phase_key, 10_000_000 + s), model_now)
-                if new is not None:
-                    data = _as_device(new)
-            if weight_update is not None:
-                w = {n: jnp.asarray(v, dtype) for n, v in weight_update(model_now, data, w, global_step).items()}
-            ii = jnp.arange(s, s + C, dtype=jnp.int32)
-            idx = jnp.asarray(_batch_indices(n_data, batch, seed, pi, s, C)) if batch else None
-            keys = jax.vmap(jax.random.fold_in, in_axes=(None, 0))(phase_key, ii)
-            t0 = time.perf_counter()
-            if lbfgs:
-                params, opt_state, code, outs, prev_value, stall = chunk(
-                    params, opt_state, data, w, (ii, idx, keys), phase.steps, prev_value, stall)
-            elif s + C <= phase.steps:
-                start = (params, opt_state)
-                params, opt_state, code, outs = fast(params, opt_state, data, w, (ii, idx, keys), phase.steps)
-                if int(code):  # a non-finite step: replay the chunk, stopping before the bad update
-                    params, opt_state, code, outs = chunk(*start, data, w, (ii, idx, keys), phase.steps)
-            else:
-                params, opt_state, code, outs = chunk(params, opt_state, data, w, (ii, idx, keys), phase.steps)
-            outs = jax.device_get(outs)
-            n_run = int(np.sum(outs["executed"]))
-            _record(history, outs, n_run, global_step, phase.label, time.perf_counter() - t0)
-            s += n_run
-            global_step += n_run
-            code = int(code)
-            if code:
-                reason = S.STOP_REASONS[code]
-            state = TrainState(eqx.combine(params, static), global_step, pi, history)
-            _evaluate(state, evaluate, params, val_data, w, metrics_fn)
-            if cfg.early_stopping and _early_stop(cfg.early_stopping, history, best, params):
-                reason, stopped_early = "early_stopping", True
-            for cb in callbacks:
-                cb(state)
-            if bar is not None:
-                bar.update(n_run)
-                bar.set_postfix(loss=f"{history.last('loss'):.3e}", phase=phase.label)
-            if checkpoint_dir is not None and cfg.checkpoint_every and (
-                    global_step // cfg.checkpoint_every != (global_step - n_run) // cfg.checkpoint_every):
-                ckpt.save_training(checkpoint_dir, params, opt_state, history,
-                                   dict(phase=pi, step_in_phase=s, global_step=global_step,
-                                        weights={n: float(v) for n, v in w.items()}))
-            if code or stopped_early or state.stop:
-                reason = "callback" if state.stop and not code and not stopped_early else reason
-                break
-        history.meta["phases"].append(dict(optimizer=phase.optimizer, steps_run=s, steps_max=phase.steps,
-                                           stop_reason=reason))
-        log.info("phase %d (%s) ended after %d steps: %s", pi, phase.optimizer, s, reason)
-        if reason == "non_finite":
-            diverged = True
-        if diverged or stopped_early or reason == "callback":
+        reason = loop.run_phase(pi, bar)
+        if reason == "callback":
             break
-        opt_state0 = None
+        loop.history.meta["phases"].append(dict(optimizer=phase.label, steps_run=loop.s, steps_max=phase.steps,
+                                                stop_reason=reason))
+        log.info("phase %d (%s) ended after %d steps: %s", pi, phase.label, loop.s, reason)
+        loop.finished = reason in ("non_finite", "early_stopping") or pi + 1 == len(cfg.phases)
+        loop.history.meta["diverged"] = reason == "non_finite"
+        if not loop.finished:
+            loop.phase, loop.s, loop.ustate = pi + 1, 0, None
+        if loop.checkpoint_dir is not None:
+            loop.save()
     if bar is not None:
         bar.close()
-    if stopped_early and cfg.early_stopping.restore_best and best["params"] is not None:
-        params = best["params"]
-        history.meta["restored_best_step"] = best["step"]
-    history.meta["diverged"] = diverged
-    return eqx.combine(params, static), history
-
-
-def _record(history: History, outs, n_run: int, step0: int, phase: str, seconds: float) -> None:
-    if n_run == 0:
-        return
-    start = history.last("time") if "time" in history else 0.0
-    start = 0.0 if math.isnan(start) else start
-
-    def fin(a):
-        a = np.asarray(a, dtype=np.float64)[:n_run]
-        return np.where(np.isfinite(a), a, np.inf)
-
-    cols = {"loss": fin(outs["total"]), "lr": np.asarray(outs["lr"], np.float64)[:n_run],
-            "grad_norm": fin(outs["grad_norm"])}
-    logged = np.asarray(outs["terms_logged"], bool)[:n_run] if "terms_logged" in outs else None
-    for name, values in outs["terms"].items():  # L-BFGS logs the terms sparsely: NaN = not recorded
-        cols[f"loss/{name}"] = fin(values) if logged is None else np.where(logged, fin(values), np.nan)
-    for name, values in outs["trace"].items():
-        cols[name if "/" in name else f"trace/{name}"] = np.asarray(values, np.float64)[:n_run]
-    cols["time"] = start + seconds * np.arange(1, n_run + 1) / n_run
-    history.extend(np.arange(step0, step0 + n_run), phase, cols)
-
-
-def _evaluate(state: TrainState, evaluate, params, val_data, weights, metrics_fn) -> None:
-    values = {}
-    if val_data is not None:
-        total, terms = jax.device_get(evaluate(params, val_data, weights))
-        values["val/loss"] = float(total) if np.isfinite(total) else math.inf
-        for name, v in terms.items():
-            values[f"val/loss/{name}"] = float(v) if np.isfinite(v) else math.inf
-    if metrics_fn is not None:
-        for name, v in metrics_fn(state.model).items():
-            values[f"metric/{name}"] = float(v)
-    if values and len(state.history):
-        state.history.record(int(state.history.steps[-1]), values)
-
-
-def _early_stop(es: EarlyStopping, history: History, best: dict, params) -> bool:
-    if es.monitor not in history:
-        raise ValueError(f"early_stopping.monitor={es.monitor!r} is not recorded; "
-                         f"recorded: {', '.join(history.columns)} (val/loss needs val_data)")
-    value = history.last(es.monitor)
-    if value < best["value"] - es.min_delta:
-        best.update(value=value, params=params, step=int(history.steps[-1]), bad=0)
-        return False
-    best["bad"] += 1
-    return best["bad"] >= es.patience
+    history = loop.history
+    history.meta.setdefault("diverged", False)
+    params = loop.params
+    stopped_early = any(p["stop_reason"] == "early_stopping" for p in history.meta["phases"])
+    if stopped_early and cfg.early_stopping.restore_best and loop.best["params"] is not None:
+        params = loop.best["params"]
+        history.meta["restored_best_step"] = loop.best["step"]
+    ema_model = loop.model(loop.ema) if loop.ema is not None else None
+    return FitResult(loop.model(params), history, ema_model)
 
 
 def _progress(enabled: bool, total: int, initial: int):

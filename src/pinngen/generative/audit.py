@@ -14,15 +14,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from pinngen.core.batched import batched_apply, call_model
 from pinngen.core.history import History
 from pinngen.core.nn import MLP
 from pinngen.data.splits import split_indices
-from pinngen.generative.autoencoder import batched, reconstruction_error
+from pinngen.generative.autoencoder import reconstruction_error
 from pinngen.supervised.model import Supervised
 
 __all__ = ["Classifier", "class_histogram", "classify", "coverage", "per_class_reconstruction",
@@ -48,17 +48,12 @@ class Classifier:
         x = np.asarray(images, np.float32).reshape(len(images), -1)
         if x.shape[1] != int(np.prod(self.image_shape)):
             raise ValueError(f"images have {x.shape[1]} pixels; the classifier takes {self.image_shape}")
-        return batched(lambda xb: _forward(self.model, jnp.asarray(xb)), x, 2000)
+        return batched_apply(call_model, x, args=(self.model,), batch_size=2000)
 
     def __call__(self, images) -> jax.Array:
         """Class probabilities as a JAX function of images (differentiable: use it for saliency)."""
         x = jnp.asarray(images)
         return self.model(x.reshape(x.shape[0], -1))
-
-
-@eqx.filter_jit
-def _forward(model, x):
-    return model(x)
 
 
 def train_classifier(images, labels, *, test_images=None, test_labels=None,

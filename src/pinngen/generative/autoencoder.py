@@ -20,19 +20,19 @@ Shapes: images are ``(n, H, W)`` or ``(n, C, H, W)`` (``image_shape`` without th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from pinngen.core.batched import batched_apply
 from pinngen.core.losses import output_loss
-from pinngen.core.nn import MLP, count_params
-from pinngen.generative.conv import ConvDecoder, ConvEncoder
+from pinngen.core.nn import MLP, ConvDecoder, ConvEncoder, count_params
 
 __all__ = ["ARCHITECTURES", "NOISES", "OUTPUTS", "Autoencoder", "AnomalyDetector", "anomaly_detector",
-           "autoencoder", "batched", "conv_autoencoder", "decode_batched", "dense_autoencoder",
+           "autoencoder", "conv_autoencoder", "decode_batched", "dense_autoencoder",
            "encode_batched", "per_class_error", "reconstruct_batched",
            "reconstruction_error", "reconstruction_errors"]
 
@@ -193,60 +193,36 @@ def _pixel_error(x_hat, x, metric: str):
     return -jnp.mean(x * jnp.log(p) + (1.0 - x) * jnp.log1p(-p), axis=1)
 
 
-def batched(fn: Callable, x, batch_size: int = 1000) -> np.ndarray:
-    """``fn`` applied to ``x`` in slices of ``batch_size`` along axis 0 (bounded memory), concatenated.
-
-    The last slice is zero-padded to the same size, so a jitted ``fn`` compiles once.
-    """
-    x = np.asarray(x)
-    n = len(x)
-    if n == 0:
-        return np.asarray(fn(x))
-    b = min(batch_size, n)
-    out = []
-    for i in range(0, n, b):
-        xb = x[i:i + b]
-        m = len(xb)
-        if m < b:
-            xb = np.concatenate([xb, np.zeros((b - m, *x.shape[1:]), x.dtype)])
-        out.append(np.asarray(fn(xb))[:m])
-    return np.concatenate(out)
-
-
-@eqx.filter_jit
 def _errors(model, x):
     x_hat = model.reconstruct(x)
     return jnp.stack([_pixel_error(x_hat, x, m) for m in METRICS], axis=1)  # (n, len(METRICS))
 
 
-@eqx.filter_jit
 def _encode(model, x):
     return model.encode(x)
 
 
-@eqx.filter_jit
 def _decode(model, z):
     return model.decode(z)
 
 
-@eqx.filter_jit
 def _reconstruct(model, x):
     return model.reconstruct(x)
 
 
 def encode_batched(model, x, *, batch_size: int = 1000) -> np.ndarray:
     """``model.encode`` over many images ``(n, ...)``, jitted, in padded slices: codes ``(n, latent)``."""
-    return batched(lambda xb: _encode(model, jnp.asarray(xb)), np.asarray(x, np.float32), batch_size)
+    return batched_apply(_encode, np.asarray(x, np.float32), args=(model,), batch_size=batch_size)
 
 
 def decode_batched(model, z, *, batch_size: int = 1000) -> np.ndarray:
     """``model.decode`` over many codes ``(n, latent)``, jitted, in padded slices: images ``(n, ...)``."""
-    return batched(lambda zb: _decode(model, jnp.asarray(zb)), np.asarray(z, np.float32), batch_size)
+    return batched_apply(_decode, np.asarray(z, np.float32), args=(model,), batch_size=batch_size)
 
 
 def reconstruct_batched(model, x, *, batch_size: int = 1000) -> np.ndarray:
     """``model.reconstruct`` over many images, jitted, in padded slices."""
-    return batched(lambda xb: _reconstruct(model, jnp.asarray(xb)), np.asarray(x, np.float32), batch_size)
+    return batched_apply(_reconstruct, np.asarray(x, np.float32), args=(model,), batch_size=batch_size)
 
 
 def reconstruction_error(model, x, *, metric: str = "mse", batch_size: int = 1000) -> np.ndarray:
@@ -262,7 +238,7 @@ def reconstruction_error(model, x, *, metric: str = "mse", batch_size: int = 100
 def reconstruction_errors(model, x, *, batch_size: int = 1000) -> dict[str, np.ndarray]:
     """Every metric of :func:`reconstruction_error` from one pass: ``{"mse": (n,), "bce": (n,)}``."""
     x = np.asarray(x, np.float32)
-    both = batched(lambda xb: _errors(model, jnp.asarray(xb)), x, batch_size)  # (n, 2)
+    both = batched_apply(_errors, x, args=(model,), batch_size=batch_size)  # (n, 2)
     return {m: both[:, i] for i, m in enumerate(METRICS)}
 
 

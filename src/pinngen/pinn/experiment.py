@@ -29,24 +29,19 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pinngen.config import ActivationName, ConfigError, InitName, RunConfig
+from pinngen.core import dtypes
+from pinngen.core.batched import batched_apply, call_model
+from pinngen.core.diagnose import DiagnoseContext
 from pinngen.core.kind import Kind
 from pinngen.core.setup import Setup
 from pinngen.core.train import fit
 from pinngen.pinn import marching
 from pinngen.pinn import problems as library
+from pinngen.pinn.collocation import Collocation, CollocationSpec, first_order_steps, make_refresh
+from pinngen.pinn.loss import causal_loss, make_loss_terms, residual_norm
 from pinngen.pinn.marching import Marching, MarchingSpec, check_supported
 from pinngen.pinn.network import PINN
-from pinngen.pinn.solver import (
-    Collocation,
-    CollocationSpec,
-    WeightingSpec,
-    causal_loss,
-    first_order_steps,
-    make_loss_terms,
-    make_refresh,
-    make_weight_update,
-    residual_norm,
-)
+from pinngen.pinn.weighting import WeightingSpec, make_weight_update
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +83,6 @@ class Config(RunConfig):
         return v
 
 
-def _dtype(name: str):
-    return jnp.float64 if name == "float64" else jnp.float32
-
-
 def build_problem(name: str, options: dict):
     try:
         return library.get_problem(name, **options)
@@ -102,7 +93,7 @@ def build_problem(name: str, options: dict):
 def _net(problem, spec: dict, key) -> PINN:
     net = dict(spec["network"])
     periodic = sorted(problem.periodic) if net.pop("periodic", False) else None
-    return PINN(problem, periodic=periodic, key=key, dtype=_dtype(spec.get("dtype", "float32")), **net)
+    return PINN(problem, periodic=periodic, key=key, dtype=dtypes.jnp_dtype(spec.get("dtype")), **net)
 
 
 def template(spec: dict, key=None):
@@ -146,13 +137,13 @@ def _parts(problem, cfg: Config, np_dtype, *, seed: int, window: tuple[float, fl
     active = first_order_steps(cfg.train.phases)
     refresh = make_refresh(colloc, active=active, dtype=np_dtype)
     weight_update = make_weight_update(loss_terms, cfg.weighting, anchor=problem.residual_names, active=active,
-                                       every=cfg.train.eval_every)
+                                       every=cfg.weighting.update_every or cfg.train.eval_every)
     fit_kwargs = dict(weights=weights or None, refresh=refresh, weight_update=weight_update,
                       metrics_fn=_metrics_fn(problem, cfg, data, refresh, np_dtype, window=window,
                                                       reference=reference),
-                      context=dict(activations=[cfg.network.activation], dropout=0.0, regularised=False,
-                                   optimizer=cfg.train.phases[0].optimizer, lr=cfg.train.phases[0].lr,
-                                   relu_like=False, pinn=True))
+                      context=DiagnoseContext(activations=[cfg.network.activation], family_name="pinn",
+                                              optimizer=cfg.train.phases[0].optimizer,
+                                              lr=cfg.train.phases[0].lr).to_dict())
     if problem.unknowns:
         fit_kwargs["trace_fn"] = lambda m: {f"unknown/{k}": v for k, v in m.unknown_values().items()}
     return dict(colloc=colloc, data=data, loss_terms=loss_terms, refresh=refresh, fit_kwargs=fit_kwargs)
@@ -165,12 +156,12 @@ def setup(cfg: Config) -> Setup:
     model = template(spec, key=jax.random.PRNGKey(cfg.seed))
     problem = model.problem
     spec.update(inputs=list(problem.inputs), outputs=list(problem.outputs))
-    np_dtype = np.float64 if cfg.dtype == "float64" else np.float32
+    dtype = dtypes.np_dtype(cfg.dtype)
     if problem.time is None and cfg.weighting.causal is not None:
         raise ConfigError("config error: weighting.causal: the problem has no time input")
     if isinstance(model, Marching):
-        return _marching_setup(cfg, model, spec, np_dtype)
-    parts = _parts(problem, cfg, np_dtype, seed=cfg.seed)
+        return _marching_setup(cfg, model, spec, dtype)
+    parts = _parts(problem, cfg, dtype, seed=cfg.seed)
     return Setup(model=model, data=parts["data"], loss_terms=parts["loss_terms"], spec=spec,
                  fit_kwargs=parts["fit_kwargs"], findings=[],
                  extras=dict(colloc=parts["colloc"], refresh=parts["refresh"]))
@@ -253,22 +244,10 @@ def _metrics_fn(problem, cfg: Config, data, refresh, np_dtype, *, window=None, r
 # ---- prediction and evaluation -------------------------------------------------------------------------
 
 
-@eqx.filter_jit
-def _apply(model, x):
-    return model(x)
-
-
 def predict_all(model: PINN, x: np.ndarray, chunk: int = 16384) -> np.ndarray:
-    """(n, n_out) outputs at points (n, d_in), in chunks (fixed shapes: the last chunk is padded)."""
+    """(n, n_out) outputs at points (n, d_in), in padded chunks of ``chunk`` points (one compile)."""
     dtype = model.net.layers[0].weight.dtype
-    x = np.asarray(x, np.float64)
-    out = []
-    size = min(chunk, max(len(x), 1))
-    for i in range(0, len(x), size):
-        part = x[i : i + size]
-        pad = np.concatenate([part, np.repeat(part[-1:], size - len(part), axis=0)]) if len(part) < size else part
-        out.append(np.asarray(_apply(model, jnp.asarray(pad, dtype)))[: len(part)])
-    return np.concatenate(out) if out else np.zeros((0, len(model.problem.outputs)))
+    return batched_apply(call_model, np.asarray(x, np.float64), args=(model,), batch_size=chunk, dtype=dtype)
 
 
 def predict(model: PINN, spec: dict, x: np.ndarray) -> np.ndarray:
@@ -285,21 +264,10 @@ def predict(model: PINN, spec: dict, x: np.ndarray) -> np.ndarray:
     return y[:, 0] if y.shape[1] == 1 else y
 
 
-@eqx.filter_jit
-def _residual_abs(model, x):
-    return residual_norm(model, x)
-
-
 def residual_at(model: PINN, x: np.ndarray, chunk: int = 8192) -> np.ndarray:
-    """|residual| (n,) at points x (n, d_in)."""
+    """|residual| (n,) at points x (n, d_in), in padded chunks of ``chunk`` points (one compile)."""
     dtype = model.net.layers[0].weight.dtype
-    out = []
-    size = min(chunk, max(len(x), 1))
-    for i in range(0, len(x), size):
-        part = x[i : i + size]
-        pad = np.concatenate([part, np.repeat(part[-1:], size - len(part), axis=0)]) if len(part) < size else part
-        out.append(np.asarray(_residual_abs(model, jnp.asarray(pad, dtype)))[: len(part)])
-    return np.concatenate(out)
+    return batched_apply(residual_norm, np.asarray(x), args=(model,), batch_size=chunk, dtype=dtype)
 
 
 def _rel(a, b) -> float:
@@ -359,7 +327,32 @@ def evaluate(cfg: Config, setup: Setup, model: PINN, history, run_dir: Path) -> 
     return out
 
 
+def headline(metrics: dict) -> str:
+    """The identified unknowns (inverse problems) and the relative L2 error against the reference."""
+    from pinngen.report.lead import finite, number, percent
+
+    s = metrics.get("summary", {})
+    found = []
+    for name, u in (metrics.get("unknowns") or {}).items():
+        if isinstance(u, dict) and finite(u.get("value")):
+            truth = f" (true {number(u['true'])}, {percent(u['rel_error'])} off)" if finite(u.get("rel_error")) else ""
+            found.append(f"{name} = {number(u['value'])}{truth}")
+    parts = [f"identified {', '.join(found)}"] if found else []
+    if finite(s.get("rel_l2")):
+        notes = [n for n in metrics.get("notes") or [] if isinstance(n, str) and n.startswith("reference: ")]
+        source = f"the reference ({notes[0].removeprefix('reference: ')})" if notes else "the reference"
+        text = f"relative L2 error {number(s['rel_l2'])} ({percent(s['rel_l2'])}) against {source}"
+        if finite(s.get("max_abs_error")):
+            text += f", max abs error {number(s['max_abs_error'])}"
+        if s.get("windows"):
+            text += f", over {s['windows']} time-marching windows"
+        parts.append(text)
+    text = "; ".join(parts)
+    return text[:1].upper() + text[1:] + "." if text else ""
+
+
 KIND = Kind(name="pinn", Config=Config, setup=setup, evaluate=evaluate, template=template, predict=predict,
+            headline=headline, lead_tables=("Identified unknowns", "Centre lines"),
             description="physics-informed network for a library PDE problem",
             contract_config=dict(problem="heat", network=dict(hidden=[8, 8]),
                                  collocation=dict(n_domain=64, n_boundary=16, n_initial=16, resample_every=10),

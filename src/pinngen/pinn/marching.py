@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pinngen.core import checkpoint as ckpt
 from pinngen.core.history import History, phase_runs
-from pinngen.core.io import atomic_write_json
+from pinngen.core.io import write_unit
 from pinngen.pinn.conditions import InitialValue
 from pinngen.pinn.geometry import SpaceTime, TimeDomain
 from pinngen.pinn.problem import Problem
@@ -163,16 +163,14 @@ def merge_histories(parts: Sequence[History]) -> History:
 
 def finished(directory) -> bool:
     """Whether a window's final model and history were written (so ``--resume`` skips it)."""
-    d = Path(directory) / "final"
-    return all((d / f).exists() for f in ("weights.npz", "history.csv", "history.meta.json"))
+    return (Path(directory) / "final" / "history.meta.json").exists()
 
 
 def save_window(directory, net, history: History) -> None:
-    """A finished window: weights, history and its meta, the meta written last (it marks completion)."""
-    d = Path(directory) / "final"
-    ckpt.save_model(d, net, {})
-    history.to_csv(d / "history.csv")
-    atomic_write_json(d / "history.meta.json", history.meta)
+    """A finished window as one unit: weights, history and its meta appear together or not at all."""
+    files = {"weights.npz": ckpt.tree_to_bytes(net), "history.csv": history.to_csv_text().encode(),
+             "history.meta.json": (json.dumps(history.meta, default=str) + "\n").encode()}
+    write_unit(Path(directory) / "final", files)
 
 
 def load_window(directory, template) -> tuple[eqx.Module, History]:

@@ -98,8 +98,8 @@ class PINN(eqx.Module):
         return {k: vals[k] for k in self.unknowns}
 
     def loss_terms(self, batch, key=None) -> dict:
-        """{"pde": ..., <condition>: ...} on a batch built by :class:`pinngen.pinn.solver.Collocation`
-        (plain mean squares; the solver adds causal weighting when asked)."""
-        from pinngen.pinn.solver import make_loss_terms
+        """{"pde": ..., <condition>: ...} on a batch built by :class:`pinngen.pinn.collocation.Collocation`
+        (plain mean squares; :func:`pinngen.pinn.loss.make_loss_terms` adds causal weighting when asked)."""
+        from pinngen.pinn.loss import make_loss_terms
 
         return make_loss_terms(self.problem)(self, batch, key)

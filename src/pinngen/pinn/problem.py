@@ -1,8 +1,9 @@
 """The PINN problem as a declarative spec: geometry, residual, named conditions, parameters, reference.
 
-A :class:`Problem` says WHAT is solved; :mod:`pinngen.pinn.solver` says HOW (network, collocation,
-weighting). Library problems are factory functions in :mod:`pinngen.pinn.problems` that return a
-``Problem``; there is no subclass per equation (the PINA idea of a problem separate from its solver).
+A :class:`Problem` says WHAT is solved; :mod:`pinngen.pinn.network`, :mod:`~pinngen.pinn.collocation`,
+:mod:`~pinngen.pinn.loss` and :mod:`~pinngen.pinn.weighting` say HOW. Library problems are factory
+functions in :mod:`pinngen.pinn.problems` that return a ``Problem``; there is no subclass per equation
+(the PINA idea of a problem separate from its solver).
 
 The residual is a plain function of named derivatives and parameters::
 

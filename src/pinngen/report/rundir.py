@@ -1,13 +1,16 @@
-"""Reading a run folder (the hand-off between training, CLI and report) and formatting its values.
+"""The one reader of run folders (the hand-off between training, CLI and report), and value formatting.
 
-A run folder holds ``metrics.json`` (required) and, optionally, ``config.yaml``, ``history.csv``,
-``findings.json`` and ``figures/*.png`` with ``figures/captions.json``. Everything optional that is
-missing is simply absent from :class:`RunData`; only a missing folder or ``metrics.json`` is an error.
+A run folder holds ``metrics.json`` (required) and, optionally, ``config.yaml``, ``history.csv`` (with
+``history.meta.json``), ``findings.json`` and ``figures/*.png`` with ``figures/captions.json``.
+:func:`load_run` reads everything for the report: what is optional and missing is simply absent from
+:class:`RunData`; only a missing folder or ``metrics.json`` is an error. The ``read_*`` functions read one
+file each; :class:`pinngen.runs.Run`'s properties are these same functions, so there is one reader.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 from collections.abc import Mapping
@@ -17,6 +20,8 @@ from pathlib import Path
 
 from pinngen.core.findings import SEVERITIES, Finding
 from pinngen.core.history import History
+
+log = logging.getLogger(__name__)
 
 # Keys of metrics.json that are rendered in their own section, not in the flat metrics table.
 SPECIAL_KEYS = ("experiment", "kind", "tables", "notes", "unknowns", "date")
@@ -63,6 +68,25 @@ def load_run(run_dir: str | os.PathLike) -> RunData:
     Raises FileNotFoundError naming the path if the folder or its metrics.json is missing.
     """
     path = Path(run_dir)
+    run = RunData(path=path, metrics=read_metrics(path))
+    config_path = path / "config.yaml"
+    if config_path.is_file():
+        run.config_text = config_path.read_text()
+    if (path / "history.csv").is_file():
+        try:
+            run.history = read_history(path)
+        except (ValueError, IndexError, StopIteration) as err:
+            run.problems.append(f"history.csv could not be read: {err}")
+    order = {s: i for i, s in enumerate(reversed(SEVERITIES))}  # error, warning, info
+    run.findings = sorted(read_findings(path, run.problems), key=lambda f: order[f.severity])
+    run.figures, run.captions = _load_figures(path / "figures", run.problems)
+    return run
+
+
+# ---------------------------------------------------------------------------------------------- one file each
+def read_metrics(run_dir: str | os.PathLike) -> dict:
+    """``metrics.json`` as a dict; FileNotFoundError (one line, naming the path) if the folder or file is missing."""
+    path = Path(run_dir)
     if not path.is_dir():
         raise FileNotFoundError(f"run folder not found: {path}")
     metrics_path = path / "metrics.json"
@@ -70,41 +94,72 @@ def load_run(run_dir: str | os.PathLike) -> RunData:
         raise FileNotFoundError(
             f"{metrics_path} not found: a run folder needs metrics.json (written at the end of training)"
         )
-    metrics = json.loads(metrics_path.read_text())
+    try:
+        metrics = json.loads(metrics_path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{metrics_path} is not valid JSON: {err}") from None
     if not isinstance(metrics, dict):
         raise ValueError(f"{metrics_path}: expected a JSON object, got {type(metrics).__name__}")
-    run = RunData(path=path, metrics=metrics)
-
-    config_path = path / "config.yaml"
-    if config_path.is_file():
-        run.config_text = config_path.read_text()
-    history_path = path / "history.csv"
-    if history_path.is_file():
-        try:
-            run.history = History.from_csv(history_path)
-        except (ValueError, IndexError, StopIteration) as err:
-            run.problems.append(f"history.csv could not be read: {err}")
-    run.findings = _load_findings(path / "findings.json", run.problems)
-    run.figures, run.captions = _load_figures(path / "figures", run.problems)
-    return run
+    return metrics
 
 
-def _load_findings(path: Path, problems: list[str]) -> list[Finding]:
+def read_config_dict(run_dir: str | os.PathLike) -> dict:
+    """``config.yaml`` as plain data (not validated: a config of a kind that is not installed still reads)."""
+    import yaml
+
+    path = Path(run_dir) / "config.yaml"
+    if not path.is_file():
+        raise FileNotFoundError(f"{Path(run_dir)}: not a run folder (no config.yaml); "
+                                "pass the folder that `pinngen run` wrote")
+    raw = yaml.safe_load(path.read_text())
+    if not isinstance(raw, dict) or "kind" not in raw:
+        raise ValueError(f"{path}: expected a run config with a 'kind'")
+    return raw
+
+
+def read_config(run_dir: str | os.PathLike):
+    """``config.yaml`` validated against its kind's schema (a :class:`pinngen.config.RunConfig`)."""
+    from pinngen.config import validate
+    from pinngen.registry import get_kind
+
+    raw = read_config_dict(run_dir)
+    return validate(raw, get_kind(raw["kind"]).Config)
+
+
+def read_history(run_dir: str | os.PathLike) -> History:
+    """``history.csv`` with ``history.meta.json`` as ``History.meta`` (``{}`` if that file is missing)."""
+    path = Path(run_dir) / "history.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: the run has no training history")
+    history = History.from_csv(path)
+    meta = Path(run_dir) / "history.meta.json"
+    if not history.meta and meta.is_file():
+        history.meta = json.loads(meta.read_text())
+    return history
+
+
+def read_findings(run_dir: str | os.PathLike, problems: list[str] | None = None) -> list[Finding]:
+    """``findings.json`` in file order; ``[]`` if missing. Unreadable entries are skipped and described in
+    ``problems`` (or logged, without it): a damaged optional file must not hide the rest of a run."""
+    path = Path(run_dir) / "findings.json"
     if not path.is_file():
         return []
+    found: list[str] = [] if problems is None else problems
     try:
         raw = json.loads(path.read_text())
     except json.JSONDecodeError as err:
-        problems.append(f"findings.json is not valid JSON: {err}")
-        return []
+        found.append(f"findings.json is not valid JSON: {err}")
+        raw = []
     findings = []
     for item in raw if isinstance(raw, list) else []:
         try:
             findings.append(Finding.from_dict(item))
         except (TypeError, ValueError, AttributeError) as err:
-            problems.append(f"findings.json: skipped an entry that is not a Finding ({err})")
-    order = {s: i for i, s in enumerate(reversed(SEVERITIES))}  # error, warning, info
-    return sorted(findings, key=lambda f: order[f.severity])
+            found.append(f"findings.json: skipped an entry that is not a Finding ({err})")
+    if problems is None:
+        for problem in found:
+            log.warning("%s: %s", Path(run_dir), problem)
+    return findings
 
 
 def _load_figures(folder: Path, problems: list[str]) -> tuple[list[Path], dict[str, str]]:

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import os
 
+from pinngen.report.lead import headline
 from pinngen.report.rundir import RunData, format_value, key_metrics, load_run, unknown_rows
 
 
 def summarize_run(run_dir: str | os.PathLike) -> str:
-    """Key metrics, identified unknowns and findings of a run, one per line.
+    """The run's answer (its headline), key metrics, identified unknowns and findings, one per line.
 
     Raises FileNotFoundError naming the path if the run folder or its metrics.json is missing.
     """
     run = load_run(run_dir)
     kind = f" ({run.kind})" if run.kind else ""
-    lines = [f"{run.experiment}{kind}  [{run.path}]"]
+    lines = [f"{run.experiment}{kind}  [{run.path}]", f"  answer: {headline(run.metrics)}"]
     lines += _training_lines(run)
     for name, value in key_metrics(run.metrics).items():
         lines.append(f"  {name}: {format_value(value)}")

@@ -16,10 +16,12 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pinngen.config import ConfigError, InitName, RunConfig
-from pinngen.core import advisor
+from pinngen.core import advisor, dtypes
+from pinngen.core.batched import batched_apply, call_model
+from pinngen.core.diagnose import DiagnoseContext
 from pinngen.core.kind import Kind
 from pinngen.core.losses import LOSSES, OUTPUT_ACTIVATIONS
-from pinngen.core.nn import ACTIVATIONS, DISCONTINUOUS_DERIVATIVE, MLP
+from pinngen.core.nn import ACTIVATIONS, MLP
 from pinngen.core.setup import Setup
 from pinngen.data import DataError, load_csv, load_dataset, load_numpy, scaler_from_dict, train_val_test_split
 from pinngen.data.scaling import MinMaxScaler, StandardScaler
@@ -134,7 +136,7 @@ def setup(cfg: Config) -> Setup:
         sx.fit(x[split.train])
     if sy is not None:
         sy.fit(y[split.train].reshape(len(split.train), -1))
-    dtype = jnp.float64 if cfg.dtype == "float64" else jnp.float32
+    dtype = dtypes.jnp_dtype(cfg.dtype)
 
     def part(idx):
         xs = sx.transform(x[idx]) if sx is not None else x[idx]
@@ -152,10 +154,9 @@ def setup(cfg: Config) -> Setup:
     warnings = advisor.check(task, output_activation=act, loss=loss, output_size=n_out, targets=y[split.train])
     findings = [w.to_finding() for w in warnings]
     acts = [cfg.model.activation] if isinstance(cfg.model.activation, str) else cfg.model.activation
-    context = dict(activations=list(acts), dropout=cfg.model.dropout,
-                   regularised=bool(cfg.model.dropout or any(p.weight_decay for p in cfg.train.phases)),
-                   optimizer=cfg.train.phases[0].optimizer, lr=cfg.train.phases[0].lr,
-                   relu_like=any(a in DISCONTINUOUS_DERIVATIVE for a in acts))
+    context = DiagnoseContext(activations=list(acts), dropout=cfg.model.dropout, family_name="dense",
+                              regularised=any(p.weight_decay for p in cfg.train.phases),
+                              optimizer=cfg.train.phases[0].optimizer, lr=cfg.train.phases[0].lr).to_dict()
     train, val, test = part(split.train), part(split.val), part(split.test)
     return Setup(model=model, data=train, loss_terms=Supervised.loss_terms, spec=spec,
                  fit_kwargs=dict(val_data=val if len(split.val) else None, context=context),
@@ -164,7 +165,7 @@ def setup(cfg: Config) -> Setup:
 
 
 def template(spec: dict, key=None) -> Supervised:
-    dtype = jnp.float64 if spec.get("dtype") == "float64" else jnp.float32
+    dtype = dtypes.jnp_dtype(spec.get("dtype"))
     net = MLP(in_size=spec["in_size"], out_size=spec["out_size"], hidden=spec["hidden"],
               activation=spec["activation"], output_activation=spec["output_activation"],
               dropout=spec["dropout"], init=spec["init"], key=key if key is not None else jax.random.PRNGKey(0),
@@ -180,7 +181,7 @@ def predict(model: Supervised, spec: dict, x: np.ndarray) -> np.ndarray:
                          f"with columns {', '.join(spec['features'])}")
     if spec.get("scaler_x"):
         x = scaler_from_dict(spec["scaler_x"]).transform(x)
-    out = np.asarray(model(jnp.asarray(x, model.net.layers[0].weight.dtype)))
+    out = batched_apply(call_model, x, args=(model,), batch_size=16384, dtype=model.net.layers[0].weight.dtype)
     if spec.get("scaler_y"):
         out = scaler_from_dict(spec["scaler_y"]).inverse_transform(out)
     return out
@@ -219,12 +220,44 @@ def evaluate(cfg: Config, setup: Setup, model: Supervised, history, run_dir: Pat
     classes = [str(c) for c in range(pred.shape[1])]
     per_class = {c: float(np.mean(labels[truth == i] == i)) for i, c in enumerate(classes) if np.any(truth == i)}
     plot_confusion(truth, labels, classes, figs / "confusion.png")
+    # Always answering the most common training class is the baseline any classifier must beat.
+    y_train = np.asarray(setup.data["y"])
+    train_labels = y_train.astype(int) if y_train.ndim == 1 else np.argmax(y_train, axis=1)
+    majority = int(np.argmax(np.bincount(train_labels, minlength=pred.shape[1])))
     return {"summary": {"test_accuracy": float(np.mean(labels == truth)),
-                        "test_cross_entropy": float(-np.mean(np.log(p_true)))},
+                        "test_cross_entropy": float(-np.mean(np.log(p_true))),
+                        "baseline_accuracy": float(np.mean(truth == majority))},
             "per_class_accuracy": per_class}
 
 
+def headline(metrics: dict) -> str:
+    """Test error (regression) or accuracy (classification) against the trivial baseline."""
+    from pinngen.report.lead import finite, number, percent
+
+    s = metrics.get("summary", {})
+    if finite(s.get("test_rmse")):
+        text = f"Test RMSE {number(s['test_rmse'])}"
+        text += f" (R\u00b2 {s['test_r2']:.3f})" if finite(s.get("test_r2")) else ""
+        base = s.get("baseline_rmse")
+        if not finite(base):
+            return text + "."
+        gain = 1.0 - s["test_rmse"] / base if base else 0.0
+        verdict = (f"{percent(gain)} lower" if gain > 0 else
+                   "the network does NOT beat this baseline: train longer or check the diagnosis")
+        return f"{text} against {number(base)} for predicting the training mean: {verdict}."
+    if finite(s.get("test_accuracy")):
+        text = f"Test accuracy {percent(s['test_accuracy'])}"
+        text += f" (cross-entropy {number(s['test_cross_entropy'])})" if finite(s.get("test_cross_entropy")) else ""
+        base = s.get("baseline_accuracy")
+        if not finite(base):
+            return text + "."
+        verdict = "better" if s["test_accuracy"] > base else "NOT better: the network has not learned the task"
+        return f"{text} against {percent(base)} for always answering the most common class: {verdict}."
+    return ""
+
+
 KIND = Kind(name="dense", Config=Config, setup=setup, evaluate=evaluate, template=template, predict=predict,
+            headline=headline, lead_tables=("Per class accuracy",),
             description="dense network on a table (regression or classification)",
             contract_config=dict(data=dict(dataset="diabetes"), model=dict(hidden=[8]),
                                  train=dict(eval_every=10, phases=[dict(optimizer="adam", steps=20,

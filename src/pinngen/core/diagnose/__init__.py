@@ -6,11 +6,16 @@ Jumps are expected with discontinuous activations such as ReLU. With regularisat
 validation loss can be below the training loss. The right learning rate depends on the optimizer.
 
 Everything here is a pure function of the recorded arrays (:class:`~pinngen.core.history.History`); every
-number that decides a finding is a field of :class:`DiagnoseThresholds`.
+number that decides a finding is a field of :class:`DiagnoseThresholds` (or of a family's registered thresholds).
 
 Finding codes: ``diverged`` (error), ``still_learning``, ``converged`` (info), ``no_progress``,
 ``unstable``, ``jumps``, ``overfitting``, ``val_below_train``, ``terms_imbalanced``, ``term_stalled``,
-``kl_collapse``, ``too_short`` (info).
+``too_short`` (info), and those of the checks a model family registers for its own terms
+(:func:`register_check`; e.g. the generative family's).
+
+What the trainer knows about the run comes as a :class:`DiagnoseContext` (or a dict of its fields). A run
+with several objectives (``history.meta["objectives"]``, e.g. a GAN's generator and discriminator) is
+judged objective by objective, each finding's message prefixed with its objective.
 """
 
 from __future__ import annotations
@@ -19,7 +24,15 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from pinngen.core.diagnose.context import DiagnoseContext, resolve_context
 from pinngen.core.diagnose.curves import Curve, last_phase, load_curve
+from pinngen.core.diagnose.families import (
+    FamilyCheck,
+    TermView,
+    register_check,
+    register_thresholds,
+    resolve_thresholds,
+)
 from pinngen.core.diagnose.loss_checks import (
     EndState,
     check_blowup,
@@ -32,20 +45,35 @@ from pinngen.core.diagnose.loss_checks import (
     oscillation,
     too_short,
 )
+from pinngen.core.diagnose.objectives import (
+    objective_history,
+    objective_label,
+    objective_series,
+    objectives_of,
+)
 from pinngen.core.diagnose.summary import sort_findings, summarize
 from pinngen.core.diagnose.term_checks import check_terms
-from pinngen.core.diagnose.thresholds import DiagnoseThresholds, resolve_thresholds
+from pinngen.core.diagnose.thresholds import DiagnoseThresholds, validate_numbers
 from pinngen.core.diagnose.val_checks import check_validation
-from pinngen.core.diagnose.words import normalise_context
 from pinngen.core.findings import Finding
 
-__all__ = ["DiagnoseThresholds", "diagnose", "summarize"]
+__all__ = [
+    "DiagnoseContext",
+    "DiagnoseThresholds",
+    "FamilyCheck",
+    "TermView",
+    "diagnose",
+    "register_check",
+    "register_thresholds",
+    "summarize",
+    "validate_numbers",
+]
 
 
 def diagnose(
     history,
     *,
-    context: Mapping[str, Any] | None = None,
+    context: DiagnoseContext | Mapping[str, Any] | None = None,
     thresholds: DiagnoseThresholds | None = None,
     **overrides: Any,
 ) -> list[Finding]:
@@ -54,23 +82,30 @@ def diagnose(
     Args:
         history: a :class:`~pinngen.core.history.History` (columns ``loss``, ``loss/<term>``, ``lr``,
             ``val/loss``; recorded non-finite values stored as +inf, NaN meaning "not recorded").
-        context: what the trainer knows, all optional: ``activations`` (list of names), ``dropout``
-            (float), ``regularised`` (bool), ``optimizer`` (name), ``lr`` (float), ``latent_dim`` (int).
-            It changes the wording and severity (ReLU jumps, dropout's val < train), and the KL level
-            per latent unit. Merged over ``history.meta["context"]`` (what ``fit`` stores); without an
-            ``optimizer`` the last phase's name is used, without ``lr`` the last recorded ``lr``.
+        context: a :class:`DiagnoseContext` (used as it is) or a dict of its fields (merged over
+            ``history.meta["context"]``, which ``fit`` stores). It changes wording and severity (ReLU
+            jumps, dropout's val < train, learning-rate advice) and names the family whose registered
+            checks run. Without an ``optimizer`` the last phase's name is used, without ``lr`` the last
+            recorded ``lr``.
         thresholds: a :class:`DiagnoseThresholds`; default: its defaults.
-        **overrides: threshold fields to replace, e.g. ``still_learning_decrease=0.1``; an unknown name
-            raises ValueError listing the valid ones.
+        **overrides: threshold fields to replace, core ones (e.g. ``still_learning_decrease=0.1``) or the
+            context family's; an unknown name raises ValueError listing the valid ones.
 
     The final state (still learning, converged, unstable, validation and term findings) is judged on the
     last optimizer phase; divergence and jumps anywhere. A run that ends diverged gets no final-state
     findings, and one with fewer than ``min_steps`` recorded losses only ``too_short`` (and ``diverged``).
     """
-    th = resolve_thresholds(thresholds, overrides)
+    ctx = resolve_context(context, history)
+    th, family_th = resolve_thresholds(thresholds, overrides, ctx.family_name)
+    return _diagnose(history, ctx, th, family_th)
+
+
+def _diagnose(history, ctx: DiagnoseContext, th: DiagnoseThresholds, family_th: Any) -> list[Finding]:
+    objectives = objectives_of(history)
+    if len(objectives) > 1:
+        return _per_objective(history, objectives, ctx, th, family_th)
     if (history.meta.get("windows") or 1) > 1:
-        return _per_window(history, context, th)
-    ctx = normalise_context(context, history)
+        return _per_window(history, ctx, th, family_th)
     loss = load_curve(history, "loss")
     findings, first_bad, broken = check_diverged(history, loss, th, ctx)
     if loss is None or len(loss) < th.min_steps:
@@ -82,7 +117,7 @@ def diagnose(
         findings += unstable
         findings += _final_state(history, loss, end, th)
         findings += check_validation(history, loss, th, ctx)
-        findings += check_terms(history, loss, end, th, ctx)
+        findings += check_terms(history, loss, end, th, ctx, family_th)
     if first_bad is None:
         findings += check_blowup(loss, th, ctx, history)
     skip_from = unstable[0].step if unstable else None
@@ -90,7 +125,20 @@ def diagnose(
     return sort_findings(findings)
 
 
-def _per_window(history, context, th: DiagnoseThresholds) -> list[Finding]:
+def _per_objective(history, objectives: dict[str, list[str]], ctx: DiagnoseContext, th: DiagnoseThresholds,
+                   family_th: Any) -> list[Finding]:
+    """Each objective of a multi-objective run judged as its own training; the summed ``loss`` of players
+    pulling against each other is not judged at all."""
+    out = []
+    for name, terms in objectives.items():
+        sub = objective_history(history, name, terms)
+        label = objective_label(name)
+        out += [replace(f, message=f"{label}: {f.message}", series=objective_series(f.series, name))
+                for f in _diagnose(sub, ctx.for_objective(name), th, family_th)]
+    return sort_findings(out)
+
+
+def _per_window(history, ctx: DiagnoseContext, th: DiagnoseThresholds, family_th: Any) -> list[Finding]:
     """A time-marching run (``meta["windows"]``, phases ``w<k>/<name>``) is one training per window; each
     starts afresh, so its curves are diagnosed window by window (a new window's higher loss is no jump)."""
     out = []
@@ -99,8 +147,7 @@ def _per_window(history, context, th: DiagnoseThresholds) -> list[Finding]:
         sub.meta = {**history.meta, "windows": 1,
                     "phases": [p for p in history.meta.get("phases", []) if p.get("window") == k]}
         if len(sub):
-            out += [replace(f, message=f"Window {k}: {f.message}") for f in diagnose(sub, context=context,
-                                                                                      thresholds=th)]
+            out += [replace(f, message=f"Window {k}: {f.message}") for f in _diagnose(sub, ctx, th, family_th)]
     return sort_findings(out)
 
 

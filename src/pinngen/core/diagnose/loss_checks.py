@@ -4,12 +4,12 @@ no_progress, unstable (oscillating or rising at the end, or blowing up in the fi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from pinngen.core.diagnose import signals as sg
 from pinngen.core.diagnose import words as w
+from pinngen.core.diagnose.context import DiagnoseContext
 from pinngen.core.diagnose.curves import Curve, phase_segments, raw_series
 from pinngen.core.diagnose.thresholds import DiagnoseThresholds
 from pinngen.core.findings import Finding
@@ -50,7 +50,7 @@ def _where(end: EndState, th: DiagnoseThresholds, whole: Curve) -> str:
 
 # ---------------------------------------------------------------------------------------------- diverged
 def check_diverged(
-    history, loss: Curve | None, th: DiagnoseThresholds, ctx: dict[str, Any]
+    history, loss: Curve | None, th: DiagnoseThresholds, ctx: DiagnoseContext
 ) -> tuple[list[Finding], int | None, bool]:
     """``(findings, first_bad_step, broken_at_end)``: non-finite values in any loss column (training,
     terms, validation) anywhere in the run, or a training loss exploding above its running minimum.
@@ -103,7 +103,7 @@ def check_diverged(
     )
 
 
-def _diverged_hint(ctx: dict[str, Any], history) -> str:
+def _diverged_hint(ctx: DiagnoseContext, history) -> str:
     return (
         f"Lower the learning rate{w.lr_note(ctx, history)}, clip gradients (optax.clip_by_global_norm), "
         "check the scaling of inputs and targets, and consider float64."
@@ -133,19 +133,24 @@ def too_short(n: int, th: DiagnoseThresholds) -> Finding:
 def check_trend(
     end: EndState, whole: Curve, th: DiagnoseThresholds, has_val: bool, oscillates: bool
 ) -> list[Finding]:
-    """``still_learning`` (significant fall above the threshold) or ``converged`` (flat within noise and
-    not oscillating)."""
+    """``still_learning`` (significant fall above the threshold: fitted in the final window or, when that
+    fit is within its noise, between the medians of the final window and the one before) or ``converged``
+    (flat within noise and not oscillating)."""
     rel = w.relative_change(whole, end.change)
     significant = end.t >= th.significance
     where = _where(end, th, whole)
     said = f"The training loss {w.change_text(whole, end.change)} {where}"
-    if significant and rel <= -th.still_learning_decrease:
+    longer = None
+    if th.weak_significance <= end.t < th.significance and not oscillates and rel <= -th.still_learning_decrease:
+        longer = _confirmed_fall(end, whole, th)
+    if (significant and rel <= -th.still_learning_decrease) or longer is not None:
         lbfgs = "lbfgs" in str(end.seg.phases[-1]).lower().replace("-", "")
         hint = (
             "Run more L-BFGS iterations (or loosen its stopping tolerance)."
             if lbfgs
             else "Train longer, or raise the learning rate (or let its schedule decay later)."
         )
+        said += f", within its noise, and {longer}" if longer else ""
         return [Finding("still_learning", "warning", f"{said}: it is still learning.", hint, end.last_step)]
     if oscillates or (significant and rel >= th.still_learning_decrease):
         return []  # reported as unstable
@@ -166,6 +171,30 @@ def check_trend(
     else:
         hint += "; record a validation loss to check that flat does not mean overfitting."
     return [Finding("converged", "info", message, hint, end.last_step)]
+
+
+def _confirmed_fall(end: EndState, whole: Curve, th: DiagnoseThresholds) -> str | None:
+    """'its median fell 16% from the window before (steps 360-479)' when the final window's median lies
+    significantly (``significance`` standard errors) and at least ``still_learning_decrease`` below the
+    median of the equally long window before it; None otherwise.
+
+    For noisy minibatch curves a slope fitted inside the final window is too uncertain to tell a slow fall
+    from a plateau; two medians side by side are steadier, and a plateau reached earlier than the final
+    window does not move them."""
+    seg = end.seg
+    n = len(seg) - end.start
+    before = max(0, end.start - n)
+    if end.start - before < th.min_window:
+        return None
+    last, prev = seg.y[end.start:], seg.y[before:end.start]
+    drop = float(np.median(last) - np.median(prev))
+    noise = sg.noise_level(seg.y[before:])
+    # Standard error of a sample median: sqrt(pi / 2) sigma / sqrt(n).
+    error = 1.2533 * noise * np.sqrt(1.0 / last.size + 1.0 / prev.size)
+    if w.relative_change(whole, drop) > -th.still_learning_decrease or -drop < th.significance * error:
+        return None
+    span = f"steps {int(seg.steps[before])}-{int(seg.steps[end.start - 1])}"
+    return f"its median {w.change_text(whole, drop)} from the window before ({span})"
 
 
 def _plateau_step(end: EndState, whole: Curve, th: DiagnoseThresholds) -> int:
@@ -197,7 +226,7 @@ def oscillation(end: EndState, th: DiagnoseThresholds) -> tuple[bool, float, flo
 
 
 def check_unstable(
-    end: EndState, whole: Curve, th: DiagnoseThresholds, ctx: dict[str, Any], history
+    end: EndState, whole: Curve, th: DiagnoseThresholds, ctx: DiagnoseContext, history
 ) -> list[Finding]:
     """Oscillation in the final window (amplitude and sign flips), or a significant rise."""
     oscillates, amp, flips = oscillation(end, th)
@@ -223,7 +252,7 @@ def check_unstable(
     return [Finding("unstable", "warning", message, hint, end.step)]
 
 
-def check_blowup(loss: Curve, th: DiagnoseThresholds, ctx: dict[str, Any], history) -> list[Finding]:
+def check_blowup(loss: Curve, th: DiagnoseThresholds, ctx: DiagnoseContext, history) -> list[Finding]:
     """``unstable`` steps anywhere (typically the first): the loss rose ``blowup_factor`` above its first
     value, short of ``diverged``."""
     if not loss.log:
@@ -290,7 +319,7 @@ def _fell_onto_floor(end: EndState, whole: Curve, final: float, th: DiagnoseThre
 
 # ------------------------------------------------------------------------------------------------- jumps
 def check_jumps(
-    loss: Curve, th: DiagnoseThresholds, ctx: dict[str, Any], before: int | None, skip_from: int | None
+    loss: Curve, th: DiagnoseThresholds, ctx: DiagnoseContext, before: int | None, skip_from: int | None
 ) -> list[Finding]:
     """Isolated upward spikes, per phase; none at or after ``before`` (divergence) or ``skip_from``
     (a window already reported as unstable)."""

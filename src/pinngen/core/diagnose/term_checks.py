@@ -1,4 +1,5 @@
-"""Findings about the named loss terms: terms_imbalanced, term_stalled, kl_collapse."""
+"""Findings about the named loss terms: terms_imbalanced, term_stalled, and those of the family checks
+(:mod:`pinngen.core.diagnose.families`)."""
 
 from __future__ import annotations
 
@@ -8,29 +9,34 @@ import numpy as np
 
 from pinngen.core.diagnose import signals as sg
 from pinngen.core.diagnose import words as w
+from pinngen.core.diagnose.context import DiagnoseContext
 from pinngen.core.diagnose.curves import Curve, load_curve
+from pinngen.core.diagnose.families import TermView, checks_for
 from pinngen.core.diagnose.loss_checks import EndState
 from pinngen.core.diagnose.thresholds import DiagnoseThresholds
 from pinngen.core.findings import Finding
 
-KL_NAMES = ("kl", "kld", "kl_divergence")
-RECON_NAMES = ("recon", "reconstruction", "rec", "nll", "likelihood", "mse", "bce")
-
 
 def check_terms(
-    history, loss: Curve, end: EndState, th: DiagnoseThresholds, ctx: dict[str, Any]
+    history, loss: Curve, end: EndState, th: DiagnoseThresholds, ctx: DiagnoseContext, family_th: Any = None
 ) -> list[Finding]:
+    """The context family's registered checks first; then balance and stalls of the terms they leave."""
     terms: dict[str, Curve] = {}
     for name in history.term_names():
         curve = load_curve(history, f"loss/{name}")
         if curve is not None and len(curve) >= th.min_steps:
             terms[name] = curve
     finals = {n: _final(c, end.step) for n, c in terms.items()}
-    kl = next((n for n in terms if n.lower() in KL_NAMES), None)
-    findings = _kl_collapse(kl, finals, end, th, ctx) if kl is not None else []
-    others = {n: v for n, v in finals.items() if n != kl or not findings}
-    findings += _imbalanced(others, end, th)
-    findings += _stalled(terms, finals, kl, loss, end, th)
+    view = TermView(history, loss, end, terms, finals, ctx, th, family_th)
+    findings: list[Finding] = []
+    owned: set[str] = set()
+    for registered in checks_for(ctx.family_name):
+        findings += registered.check(view)
+        owned |= {n for n in terms if n.lower() in registered.terms}
+    # A term a family check spoke about is said once: not again as out of balance.
+    reported = {f.series.removeprefix("loss/") for f in findings}
+    findings += _imbalanced({n: v for n, v in finals.items() if n not in reported}, end, th)
+    findings += _stalled(terms, finals, owned, loss, end, th)
     return findings
 
 
@@ -67,12 +73,12 @@ def _imbalanced(finals: dict[str, float], end: EndState, th: DiagnoseThresholds)
 def _stalled(
     terms: dict[str, Curve],
     finals: dict[str, float],
-    kl: str | None,
+    owned: set[str],
     loss: Curve,
     end: EndState,
     th: DiagnoseThresholds,
 ) -> list[Finding]:
-    names = [n for n in terms if n != kl]
+    names = [n for n in terms if n not in owned]
     if len(names) < 2:
         return []
     total_falls = (
@@ -119,37 +125,3 @@ def _stalled(
 def _ratio(final: float, start: float) -> float | None:
     return final / start if final > 0 and start > 0 else None
 
-
-def _kl_collapse(
-    kl: str, finals: dict[str, float], end: EndState, th: DiagnoseThresholds, ctx: dict[str, Any]
-) -> list[Finding]:
-    latent = ctx.get("latent_dim")
-    try:
-        latent = int(latent) if latent is not None else None
-    except (TypeError, ValueError):
-        latent = None
-    units = latent if latent and latent > 0 else 1
-    kl_final = finals[kl]
-    if kl_final >= th.kl_per_unit * units:
-        return []
-    rest = {n: v for n, v in finals.items() if n != kl}
-    recon = next((n for n in rest if n.lower() in RECON_NAMES), None)
-    if recon is None and rest:
-        recon = max(rest, key=lambda n: abs(rest[n]))
-    if recon is None or not rest[recon] > kl_final:
-        return []
-    per = (
-        f"{w.num(kl_final / units)} nats per latent unit over {units}"
-        if latent
-        else f"below {w.num(th.kl_per_unit)} nats; latent_dim unknown"
-    )
-    message = (
-        f"The KL term '{kl}' ended at {w.num(kl_final)} nats ({per}) while the reconstruction term "
-        f"'{recon}' is {w.num(rest[recon])}: the posterior has collapsed onto the prior and the decoder "
-        "ignores the latent code."
-    )
-    hint = (
-        "Anneal the KL weight up from 0 (KL warm-up), use beta < 1 or free bits, or weaken the decoder "
-        "so that it needs the latent code."
-    )
-    return [Finding("kl_collapse", "warning", message, hint, end.last_step, f"loss/{kl}")]

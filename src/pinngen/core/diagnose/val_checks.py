@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from pinngen.core.diagnose import signals as sg
 from pinngen.core.diagnose import words as w
+from pinngen.core.diagnose.context import DiagnoseContext
 from pinngen.core.diagnose.curves import Curve, load_curve
 from pinngen.core.diagnose.thresholds import DiagnoseThresholds
 from pinngen.core.findings import Finding
 
 
-def check_validation(history, loss: Curve, th: DiagnoseThresholds, ctx: dict[str, Any]) -> list[Finding]:
+def check_validation(history, loss: Curve, th: DiagnoseThresholds, ctx: DiagnoseContext) -> list[Finding]:
     """Overfitting and validation-below-training, from ``val/loss`` on the training loss's scale."""
     val = load_curve(history, "val/loss", like=loss)
     if val is None or len(val) < th.min_val_points:
@@ -60,7 +59,7 @@ def _overfitting(
 
 
 def _val_below_train(
-    loss: Curve, val: Curve, tv: np.ndarray, th: DiagnoseThresholds, ctx: dict[str, Any]
+    loss: Curve, val: Curve, tv: np.ndarray, th: DiagnoseThresholds, ctx: DiagnoseContext
 ) -> list[Finding]:
     k = min(len(val) // 2, len(val) - th.min_val_points)
     k = max(k, 0)
@@ -76,8 +75,8 @@ def _val_below_train(
         f"The validation loss is below the training loss in {w.percent(share)} of the evaluations since "
         f"step {step} ({by})"
     )
-    if w.regularised(ctx):
-        dropout = ctx.get("dropout")
+    if ctx.is_regularised:
+        dropout = ctx.dropout
         what = f"dropout {dropout}" if dropout else "the regularisation"
         message += f"; expected here, since {what} is active only in training."
         hint = "Nothing to fix; regularisation raises the training loss, not the validation loss."

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from pinngen.core.diagnose.curves import Curve
+
+if TYPE_CHECKING:
+    from pinngen.core.diagnose.context import DiagnoseContext
 
 # Activations whose derivative jumps somewhere: the loss landscape has kinks, so the loss can jump.
 DISCONTINUOUS_DERIVATIVE = frozenset(
@@ -76,76 +78,46 @@ def window_text(fraction: float) -> str:
     return f"the last {percent(fraction)} of steps"
 
 
-def _norm(name: Any) -> str:
+def norm_name(name: Any) -> str:
+    """An optimizer or activation name compared loosely: lower case, no '_', '-' or spaces."""
     return str(name).lower().replace("_", "").replace("-", "").replace(" ", "")
 
 
-def normalise_context(context: Mapping[str, Any] | None, history=None) -> dict[str, Any]:
-    """The context over ``history.meta['context']``, with ``activations`` a list of strings and
-    ``optimizer`` lower-case (default: the last phase's name when it names a known optimizer)."""
-    if context is not None and not isinstance(context, Mapping):
-        raise ValueError(f"context={context!r} must be a dict or None")
-    stored = (getattr(history, "meta", None) or {}).get("context") or {}
-    ctx = {**(stored if isinstance(stored, Mapping) else {}), **(context or {})}
-    acts = ctx.get("activations") or []
-    if isinstance(acts, str):
-        acts = [acts]
-    ctx["activations"] = [str(a) for a in acts]
-    if ctx.get("optimizer") is None and history is not None and history.phases:
-        last = history.phases[-1]
-        if _norm(last) in TYPICAL_LR:
-            ctx["optimizer"] = last
-    if ctx.get("optimizer") is not None:
-        ctx["optimizer"] = str(ctx["optimizer"]).lower()
-    return ctx
-
-
-def kinked_activations(ctx: Mapping[str, Any]) -> list[str]:
+def kinked_activations(ctx: DiagnoseContext) -> list[str]:
     """The context's activations whose derivative is discontinuous (ReLU and relatives)."""
-    return [a for a in ctx.get("activations", []) if _norm(a) in DISCONTINUOUS_DERIVATIVE]
+    return [a for a in ctx.activations if norm_name(a) in DISCONTINUOUS_DERIVATIVE]
 
 
-def regularised(ctx: Mapping[str, Any]) -> bool:
-    dropout = ctx.get("dropout") or 0.0
-    try:
-        dropout = float(dropout)
-    except (TypeError, ValueError):
-        dropout = 0.0
-    return bool(ctx.get("regularised")) or dropout > 0
-
-
-def final_lr(ctx: Mapping[str, Any], history) -> float | None:
+def final_lr(ctx: DiagnoseContext, history) -> float | None:
     """The learning rate from the context, else the last one recorded in the history."""
-    lr = ctx.get("lr")
-    if lr is None and "lr" in history:
-        values = np.asarray(history.column("lr"))
-        values = values[np.isfinite(values)]
-        lr = float(values[-1]) if values.size else None
-    try:
-        return None if lr is None else float(lr)
-    except (TypeError, ValueError):
+    if ctx.lr is not None:
+        return ctx.lr
+    if "lr" not in history:
         return None
+    values = np.asarray(history.column("lr"))
+    values = values[np.isfinite(values)]
+    return float(values[-1]) if values.size else None
 
 
-def lr_advice(ctx: Mapping[str, Any], history) -> str:
+def lr_advice(ctx: DiagnoseContext, history) -> str:
     """'the learning rate 0.01 may be too high for adam, where about 0.001 is a usual start'."""
     lr = final_lr(ctx, history)
-    opt = ctx.get("optimizer")
+    opt = ctx.optimizer
     text = "the learning rate" + (f" {num(lr)}" if lr is not None else "") + " may be too high"
     if opt:
         text += f" for {opt}"
-        typical = TYPICAL_LR.get(_norm(opt))
+        typical = TYPICAL_LR.get(norm_name(opt))
         if typical is not None:
             text += f", where about {num(typical)} is a usual start"
     return text
 
 
-def lr_note(ctx: Mapping[str, Any], history) -> str:
+def lr_note(ctx: DiagnoseContext, history) -> str:
     """What is known about the learning rate, as a bracket: ' (0.1 may be too high for adam, where about
     0.001 is a usual start)', ' (for adam about 0.001 is a usual start)', or ''."""
     lr = final_lr(ctx, history)
-    opt = ctx.get("optimizer")
-    typical = TYPICAL_LR.get(_norm(opt)) if opt else None
+    opt = ctx.optimizer
+    typical = TYPICAL_LR.get(norm_name(opt)) if opt else None
     if lr is not None:
         return f" ({lr_advice(ctx, history).removeprefix('the learning rate ')})"
     if typical is not None:

@@ -1,4 +1,4 @@
-"""Convolutional encoder and decoder blocks for images, batch-first, shared by the autoencoder and the VAE.
+"""Convolution for images, batch-first: the im2col layer and encoder/decoder stacks (autoencoder, VAE).
 
 ``ConvEncoder``: images ``(n, H, W)`` or ``(n, C, H, W)`` -> vectors ``(n, out_size)``.
 ``ConvDecoder``: vectors ``(n, in_size)`` -> images of ``out_shape`` (``(n, H, W)`` or ``(n, C, H, W)``).
@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pinngen.core.nn import ACTIVATIONS, Dense, get_activation
+from .mlp import ACTIVATIONS, Dense, get_activation
 
 __all__ = ["Conv2d", "ConvDecoder", "ConvEncoder", "as_chw", "upsample2"]
 

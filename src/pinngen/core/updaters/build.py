@@ -1,0 +1,42 @@
+"""Phase spec -> updater."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pinngen.core.optim import Phase, make_transform
+from pinngen.core.updaters.base import combined_terms, weighted_total
+from pinngen.core.updaters.gradient import GradientUpdater
+from pinngen.core.updaters.groups import GroupPlan, GroupUpdater, group_masks
+from pinngen.core.updaters.lbfgs import LBFGSUpdater
+
+
+def make_updater(phase: Phase, *, loss_terms: Callable, static, names: tuple[str, ...], params, dtype=None):
+    """The updater of one phase. Raises ValueError (one line) for groups that name unknown loss terms,
+    match no parameter, overlap, or leave parameters or terms without a group."""
+    if phase.groups:
+        clash = sorted(set(phase.groups) & set(names))
+        if clash:
+            raise ValueError(f"group name(s) {clash} are also loss term names; rename the groups (their curves are "
+                             "recorded as loss/<group>)")
+        masks = group_masks(params, {n: (g.select if g.select is not None else (g.params or [n]))
+                                     for n, g in phase.groups.items()})
+        covered = set()
+        plans = []
+        for name, g in phase.groups.items():
+            unknown = sorted(set(g.terms) - set(names))
+            if unknown:
+                raise ValueError(f"group {name!r} names unknown loss term(s) {unknown}; the terms are {list(names)}")
+            covered |= set(g.terms)
+            tx, sched = make_transform(g, phase.steps * g.steps, dtype)
+            plans.append(GroupPlan(name, masks[name], tx, sched, tuple(g.terms), g.steps))
+        missing = sorted(set(names) - covered)
+        if missing:
+            raise ValueError(f"loss term(s) {missing} belong to no group; list each term in a group's terms")
+        return GroupUpdater(combined_terms(loss_terms, static, names), plans, batches_per_step=phase.batches_per_step)
+    total_fn = weighted_total(loss_terms, static, names)
+    tx, sched = make_transform(phase, phase.steps, dtype)
+    if phase.optimizer == "lbfgs" and phase.transform is None:
+        return LBFGSUpdater(total_fn, tx, steps=phase.steps, tol_grad=phase.tol_grad, tol_change=phase.tol_change,
+                            patience=phase.patience)
+    return GradientUpdater(total_fn, tx, sched)

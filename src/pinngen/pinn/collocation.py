@@ -1,0 +1,174 @@
+"""Collocation: the fixed-size point sets a PINN trains on, and how they are refreshed.
+
+- :class:`Collocation` builds the batch ``{"pde": {"x"}, <condition>: {...}}`` with FIXED sizes (Sobol
+  by default), so the jitted step compiles once.
+- :func:`make_refresh` redraws it every ``resample_every`` steps and applies RAR / RAD
+  (:mod:`pinngen.pinn.sampling`) through ``fit(refresh=...)``.
+- :func:`first_order_steps` says which steps may change the objective: resampling, adaptivity and weight
+  updates run only in first-order phases, because an L-BFGS phase's curvature memory assumes a fixed
+  objective.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Literal
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from pinngen.pinn import sampling
+from pinngen.pinn.loss import residual_norm
+from pinngen.pinn.problem import Problem
+
+# ---- specs (serialisable; the experiment config embeds them) -------------------------------------------
+
+
+class Adaptive(BaseModel):
+    """Residual-based adaptive collocation. rar: every ``every`` steps the ``n_points`` candidates with the
+    largest |residual| replace the oldest of ``capacity`` reserved slots of the domain set (DeepXDE's RAR
+    with a fixed-size set; plain resampling rounds keep those slots). rad: the whole domain set is redrawn
+    with p ~ |r|^k / mean|r|^k + c every ``every`` steps and at every resampling round."""
+
+    model_config = ConfigDict(extra="forbid")
+    method: Literal["rar", "rad"] = "rad"
+    every: int = Field(1000, ge=1, description="steps between adaptive rounds (rounded to eval_every chunks)")
+    n_candidates: int = Field(20000, ge=1)
+    n_points: int = Field(100, ge=1, description="rar: points added per round")
+    capacity: int = Field(1000, ge=1, description="rar: slots of the domain set reserved for added points")
+    k: float = Field(1.0, ge=0.0)
+    c: float = Field(1.0, ge=0.0)
+
+
+class CollocationSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    n_domain: int = Field(2000, ge=1, description="residual points in the domain")
+    n_boundary: int = Field(200, ge=1, description="points per boundary condition")
+    n_initial: int = Field(200, ge=1, description="points per initial condition")
+    method: Literal["uniform", "sobol", "lhs", "grid"] = "sobol"
+    resample_every: int = Field(0, ge=0, description="steps between fresh sets (0: fixed set)")
+    adaptive: Adaptive | None = None
+
+
+# ---- collocation ---------------------------------------------------------------------------------------
+
+
+class Collocation:
+    """Host-side point sets of fixed size for the residual and each condition; ``batch(round)`` is a pure
+    function of (seed, round). Observations stay fixed."""
+
+    def __init__(self, problem: Problem, spec: CollocationSpec, *, seed: int = 0, dtype=np.float32):
+        self.problem, self.spec, self.seed, self.dtype = problem, spec, int(seed), dtype
+        self.sizes = {"pde": spec.n_domain}
+        for c in problem.conditions:
+            default = {"boundary": spec.n_boundary, "initial": spec.n_initial}.get(c.kind)
+            self.sizes[c.name] = c.n if c.n is not None else default
+        a = spec.adaptive
+        if a is not None and a.method == "rar" and a.capacity >= spec.n_domain:
+            raise ValueError(f"adaptive.capacity={a.capacity} must be below collocation.n_domain={spec.n_domain}")
+
+    def _rng(self, which: int, rnd: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, which, rnd])
+
+    def domain_points(self, rnd: int, n: int | None = None) -> np.ndarray:
+        n = self.spec.n_domain if n is None else n
+        return self.problem.geometry.sample_interior(n, method=self.spec.method, rng=self._rng(0, rnd))
+
+    def batch(self, rnd: int = 0, domain: np.ndarray | None = None) -> dict:
+        """{"pde": {"x": (n_domain, d)}, <condition>: {...}} as arrays of the configured dtype."""
+        out = {"pde": {"x": self.domain_points(rnd) if domain is None else domain}}
+        for i, c in enumerate(self.problem.conditions, start=1):
+            x = c.sample(self.sizes[c.name], self.spec.method, self._rng(i, rnd))
+            out[c.name] = c.data(x)
+        return jax.tree_util.tree_map(lambda a: np.asarray(a, self.dtype), out)
+
+
+# ---- phases: which steps may change the objective ------------------------------------------------------
+
+
+def first_order_steps(phases: Sequence) -> Callable[[int], bool]:
+    """step -> True when the step belongs to a first-order (non-L-BFGS) phase."""
+    bounds, start = [], 0
+    for p in phases:
+        bounds.append((start, start + p.steps, p.optimizer != "lbfgs"))
+        start += p.steps
+
+    def active(step: int) -> bool:
+        for a, b, ok in bounds:
+            if a <= step < b:
+                return ok
+        return False
+
+    return active
+
+
+# ---- refresh: resampling and adaptive collocation ------------------------------------------------------
+
+
+_residual_norm_jit = eqx.filter_jit(residual_norm)
+
+
+def make_refresh(colloc: Collocation, *, active: Callable[[int], bool] = lambda s: True,
+                 dtype=np.float32) -> Callable | None:
+    """``refresh(step, key, model) -> batch | None`` for fit: a fresh set every ``resample_every`` steps,
+    RAR/RAD every ``adaptive.every`` steps; None (keep the batch) otherwise. Returns None when neither
+    is configured."""
+    spec = colloc.spec
+    a = spec.adaptive
+    if not spec.resample_every and a is None:
+        return None
+    state = {"round": 0, "adapt": 0, "domain": None, "slot": 0, "last": None}
+
+    def refresh(step: int, key, model):
+        if not active(step) or step == 0:
+            return None
+        rnd = step // spec.resample_every if spec.resample_every else 0
+        adapt = step // a.every if a is not None else 0
+        if rnd == state["round"] and adapt == state["adapt"]:
+            return None
+        new_round, new_adapt = rnd != state["round"], adapt != state["adapt"]
+        state["round"], state["adapt"] = rnd, adapt
+        if state["domain"] is None:
+            state["domain"] = colloc.domain_points(rnd)
+        elif new_round:
+            fresh = colloc.domain_points(rnd)
+            if a is not None and a.method == "rar":  # added points survive a resampling round
+                fresh[spec.n_domain - a.capacity:] = state["domain"][spec.n_domain - a.capacity:]
+            state["domain"] = fresh
+        if a is not None and (new_adapt or (new_round and a.method == "rad")):  # RAD redraws the whole set
+            cand = colloc.problem.geometry.sample_interior(a.n_candidates, method="uniform",
+                                                           rng=colloc._rng(10_000, step))
+            r = np.asarray(_residual_norm_jit(model, jnp.asarray(cand, dtype)))
+            if a.method == "rad":
+                state["domain"] = sampling.rad(cand, r, spec.n_domain, k=a.k, c=a.c,
+                                               rng=colloc._rng(20_000, step))
+            else:
+                add = sampling.rar(cand, r, min(a.n_points, a.capacity))
+                dom = np.array(state["domain"])
+                base = spec.n_domain - a.capacity  # slots [base, n_domain) hold added points, oldest replaced
+                slots = base + (state["slot"] + np.arange(len(add))) % a.capacity
+                dom[slots] = add
+                state["slot"] = (state["slot"] + len(add)) % a.capacity
+                state["domain"] = dom
+        state["last"] = colloc.batch(rnd, domain=state["domain"])
+        return state["last"]
+
+    def state_dict() -> dict:
+        return dict(state)
+
+    def load_state_dict(saved: dict) -> None:
+        for k in ("round", "adapt", "slot"):
+            state[k] = int(saved[k])
+        state["domain"] = None if saved.get("domain") is None else np.asarray(saved["domain"], dtype)
+        last = saved.get("last")
+        state["last"] = None if last is None else jax.tree_util.tree_map(lambda a: np.asarray(a, dtype), last)
+
+    refresh.state = state
+    # a chunk boundary falls on every multiple, so rounds happen at exact steps whatever the chunk size
+    refresh.every = math.gcd(spec.resample_every, a.every if a is not None else 0) or None
+    refresh.state_dict, refresh.load_state_dict = state_dict, load_state_dict
+    return refresh

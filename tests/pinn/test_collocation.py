@@ -1,0 +1,72 @@
+"""Collocation: fixed sizes, reproducible rounds, RAR / RAD through refresh, no refresh in L-BFGS phases."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from pinngen.pinn.collocation import Adaptive, Collocation, CollocationSpec, first_order_steps, make_refresh
+from pinngen.pinn.conditions import Dirichlet
+from pinngen.pinn.geometry import Interval
+from pinngen.pinn.network import PINN
+from pinngen.pinn.problem import Problem
+from pinngen.pinn.problems import get_problem
+
+
+def test_collocation_fixed_sizes_and_reproducible():
+    prob = get_problem("burgers")
+    col = Collocation(prob, CollocationSpec(n_domain=300, n_boundary=40, n_initial=50))
+    b0, b0again, b1 = col.batch(0), col.batch(0), col.batch(1)
+    assert b0["pde"]["x"].shape == (300, 2) and b0["bc"]["x"].shape == (40, 2) and b0["ic"]["x"].shape == (50, 2)
+    np.testing.assert_array_equal(b0["pde"]["x"], b0again["pde"]["x"])
+    assert not np.array_equal(b0["pde"]["x"], b1["pde"]["x"]) and b1["pde"]["x"].shape == (300, 2)
+    assert np.all(np.abs(np.abs(b0["bc"]["x"][:, 0]) - 1) < 1e-12) and np.all(b0["ic"]["x"][:, 1] == 0)
+
+
+def test_rar_capacity_must_leave_room(poisson_1d):
+    spec = CollocationSpec(n_domain=50, adaptive=Adaptive(method="rar", capacity=50))
+    with pytest.raises(ValueError, match="adaptive.capacity=50 must be below collocation.n_domain=50"):
+        Collocation(poisson_1d(), spec)
+    assert make_refresh(Collocation(poisson_1d(), CollocationSpec(n_domain=50))) is None
+
+
+def test_rar_refresh_adds_points_near_the_residual_peak():
+    # residual = -source when the network is zero: a narrow bump at x = 0.3
+    def residual(d, p):
+        return d["u_xx"] - jnp.exp(-(((d.coords["x"] - 0.3) / 0.02) ** 2))
+
+    prob = Problem(name="bump", inputs=("x",), outputs=("u",), geometry=Interval(0.0, 1.0), residual=residual,
+                   conditions=[Dirichlet("bc")])
+    model = PINN(prob, hidden=[4], key=jax.random.PRNGKey(0))
+    model = eqx.tree_at(lambda m: m.net.layers[-1].weight, model, jnp.zeros_like(model.net.layers[-1].weight))
+    spec = CollocationSpec(n_domain=200, n_boundary=2, adaptive=Adaptive(method="rar", every=100, n_candidates=2000,
+                                                                         n_points=20, capacity=40))
+    col = Collocation(prob, spec)
+    refresh = make_refresh(col)
+    assert refresh(0, None, model) is None
+    batch = refresh(100, None, model)
+    added = batch["pde"]["x"][160:180, 0]
+    assert np.all(np.abs(added - 0.3) < 0.05)
+    assert batch["pde"]["x"].shape == (200, 1)
+    before = np.array(batch["pde"]["x"])
+    assert refresh(150, None, model) is None  # same round: keep the batch
+    batch2 = refresh(200, None, model)  # second round fills the next slots, keeps the first ones
+    np.testing.assert_array_equal(batch2["pde"]["x"][160:180], before[160:180])
+    assert np.all(np.abs(batch2["pde"]["x"][180:200, 0] - 0.3) < 0.05)
+
+
+def test_rad_and_resampling_refresh_keep_shapes_and_skip_lbfgs():
+    prob = get_problem("heat")
+    model = PINN(prob, hidden=[4], key=jax.random.PRNGKey(0))
+    from pinngen.core.optim import Phase
+
+    active = first_order_steps([Phase(optimizer="adam", steps=300), Phase(optimizer="lbfgs", steps=100)])
+    spec = CollocationSpec(n_domain=100, n_boundary=10, n_initial=10, resample_every=100,
+                           adaptive=Adaptive(method="rad", every=200, n_candidates=500))
+    refresh = make_refresh(Collocation(prob, spec), active=active)
+    b1 = refresh(100, None, model)
+    b2 = refresh(200, None, model)
+    assert b1["pde"]["x"].shape == b2["pde"]["x"].shape == (100, 2)
+    assert not np.array_equal(b1["pde"]["x"], b2["pde"]["x"])
+    assert refresh(300, None, model) is None  # L-BFGS phase: the objective stays fixed
