@@ -3,7 +3,7 @@
 # the pydantic wheels carried in .whl/ (the machine's image has JAX+CUDA, equinox, optax, scipy, matplotlib).
 #   1. the core, PINN and generative tests with JAX on the GPU,
 #   2. `pinngen run burgers` on the GPU (wall time, accuracy),
-#   3. bench/train_overhead.py on that machine's quiet CPU.
+#   3. bench/loop_overhead.py on that machine's quiet CPU (one core).
 # Results land in $OUT; BENCHMARKS.md records them with the date and the card.
 set -u
 OUT=${OUT:-/tmp/gpu_out}
@@ -20,4 +20,4 @@ echo "== 2. burgers on the GPU"
   --no-progress ${BURGERS_SET:-} 2>&1 | grep -E "rel_l2|max_abs|steps|train_seconds|Elapsed|error|Error" | head -n 20
 cp "$OUT/burgers-gpu/metrics.json" "$OUT/burgers-gpu-metrics.json" 2>/dev/null
 echo "== 3. training-loop overhead on this machine's CPU"
-JAX_PLATFORMS=cpu timeout ${OVERHEAD_S:-150} python3 bench/train_overhead.py --repeats 3 --steps 1000 2>&1 | tee "$OUT/train_overhead.md"
+JAX_PLATFORMS=cpu timeout ${OVERHEAD_S:-150} python3 bench/loop_overhead.py --repeats 3 --chunks 10 2>&1 | tee "$OUT/loop_overhead.md"

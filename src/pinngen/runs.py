@@ -23,7 +23,7 @@ from pinngen.core import checkpoint as ckpt
 from pinngen.core.findings import Finding
 from pinngen.core.history import History
 from pinngen.core.io import atomic_write_json, atomic_write_text
-from pinngen.core.train import fit
+from pinngen.core.train import check_fit, fit
 from pinngen.registry import get_kind
 from pinngen.report import rundir
 
@@ -64,13 +64,17 @@ def run(experiment, *, out: str | os.PathLike | None = None, overrides=(), seed:
     run_dir = Path(out) if out is not None else Path("runs") / cfg.name
     if resume:
         _check_same_config(run_dir, cfg)
-    elif (run_dir / "checkpoint").exists():  # a fresh run must not resume from a stale checkpoint later
-        shutil.rmtree(run_dir / "checkpoint")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "figures").mkdir(exist_ok=True)
-    atomic_write_text(run_dir / "config.yaml", dump_config(cfg))
     with precision(cfg.dtype):
-        return _train_and_evaluate(cfg, kind, run_dir, resume)
+        setup = kind.setup(cfg)
+        if setup.train is None:  # a bad schedule, weight or group fails here, before the folder is touched
+            check_fit(setup.model, setup.data, cfg.train, loss_terms=setup.loss_terms, seed=cfg.seed,
+                      **setup.fit_kwargs)
+        if not resume and (run_dir / "checkpoint").exists():  # a fresh run must not resume a stale checkpoint
+            shutil.rmtree(run_dir / "checkpoint")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "figures").mkdir(exist_ok=True)
+        atomic_write_text(run_dir / "config.yaml", dump_config(cfg))
+        return _train_and_evaluate(cfg, kind, setup, run_dir, resume)
 
 
 def _check_same_config(run_dir: Path, cfg: RunConfig) -> None:
@@ -89,9 +93,8 @@ def _check_same_config(run_dir: Path, cfg: RunConfig) -> None:
                           "resume with the same config, or use a new --out")
 
 
-def _train_and_evaluate(cfg: RunConfig, kind, run_dir: Path, resume: bool) -> Run:
+def _train_and_evaluate(cfg: RunConfig, kind, setup, run_dir: Path, resume: bool) -> Run:
     t0 = time.perf_counter()
-    setup = kind.setup(cfg)
     for f in setup.findings:
         log.warning("%s", f)
     ema = None

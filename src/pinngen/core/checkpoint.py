@@ -80,8 +80,9 @@ def tree_from_bytes(template, data: bytes, *, what: str = "checkpoint"):
 def save_model(directory: str | os.PathLike, model, spec: dict, *, ema=None) -> Path:
     """``weights.npz`` (and ``ema.npz``, the averaged weights) with ``spec.json`` (what rebuilds the
     template), written as one unit."""
-    files = {WEIGHTS: tree_to_bytes(model), SPEC: (json.dumps({**spec, "ema": ema is not None}, indent=2) + "\n")
-             .encode()}
+    if ema is not None:
+        spec = {**spec, "ema": True}
+    files = {WEIGHTS: tree_to_bytes(model), SPEC: (json.dumps(spec, indent=2) + "\n").encode()}
     if ema is not None:
         files[EMA] = tree_to_bytes(ema)
     return write_unit(directory, files)

@@ -17,28 +17,20 @@ uninterrupted run would be.
 from __future__ import annotations
 
 import logging
-import math
 import sys
-import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import equinox as eqx
 import jax
-import jax.numpy as jnp
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from pinngen.core import checkpoint as ckpt
-from pinngen.core.batching import BatchingSpec, make_sampler, should_stream
-from pinngen.core.chunk import EMAPlan, make_chunks
+from pinngen.core.batching import BatchingSpec
 from pinngen.core.history import History
-from pinngen.core.nn import trainable_filter
+from pinngen.core.loop import Loop, TrainState
 from pinngen.core.optim import EarlyStopping, Phase
-from pinngen.core.record import record_chunk
-from pinngen.core.resume import check_fingerprint, fingerprint, hook_state, set_hook_state
-from pinngen.core.updaters import STOP_REASONS, make_updater
-from pinngen.core.weights import WeightSchedule, schedule_fns
+from pinngen.core.weights import WeightSchedule
 
 log = logging.getLogger(__name__)
 
@@ -69,19 +61,6 @@ class TrainConfig(BaseModel):
 
 
 @dataclass
-class TrainState:
-    """What a callback sees after each chunk. Setting ``stop = True`` ends training (resumable)."""
-
-    model: eqx.Module
-    step: int
-    phase: int
-    history: History
-    ema_model: eqx.Module | None = None
-    stop: bool = False
-    extra: dict = field(default_factory=dict)
-
-
-@dataclass
 class FitResult:
     """``model, history = fit(...)`` unpacks the trained model and its History; ``ema_model`` holds the
     moving average of the weights when ``ema`` is configured (None otherwise)."""
@@ -98,238 +77,6 @@ class FitResult:
 
     def __len__(self) -> int:
         return 2
-
-
-def _as_device(data):
-    return None if data is None else jax.tree_util.tree_map(jnp.asarray, data)
-
-
-def _next_multiple(x: int, every: int | None) -> int:
-    return math.inf if not every else (x // every + 1) * every
-
-
-class _Loop:
-    """The host side of one ``fit`` call: position, hooks, evaluation, checkpoints."""
-
-    def __init__(self, model, data, cfg: TrainConfig, *, loss_terms, key, seed, weights, weight_schedules,
-                 val_data, metrics_fn, trace_fn, refresh, weight_update, callbacks, context, checkpoint_dir):
-        self.cfg, self.seed, self.key = cfg, seed, key
-        self.params, self.static = eqx.partition(model, trainable_filter(model))
-        self.loss_terms, self.refresh, self.weight_update = loss_terms, refresh, weight_update
-        self.metrics_fn, self.callbacks, self.checkpoint_dir = metrics_fn, callbacks, checkpoint_dir
-        self.stream = data is not None and should_stream(cfg.batching, data)
-        self.data_host = data
-        self.data = None if self.stream else _as_device(data)
-        self.val_data = _as_device(val_data)
-        probe = eqx.filter_eval_shape(loss_terms, model, self._example_batch(), key)
-        self.names = tuple(sorted(probe))
-        self.dtype = jax.tree_util.tree_leaves(probe)[0].dtype if probe else jnp.float32
-        unknown = set(weights or {}) - set(self.names)
-        if unknown:
-            raise ValueError(f"weights name unknown loss terms {sorted(unknown)}; the terms are {list(self.names)}")
-        self.w = {n: jnp.asarray((weights or {}).get(n, 1.0), self.dtype) for n in self.names}
-        self.schedules = schedule_fns({**cfg.weight_schedules, **(weight_schedules or {})}, self.names)
-        self.record_weights = self.names if weight_update is not None else tuple(sorted(self.schedules))
-        self.traced = (lambda p: trace_fn(eqx.combine(p, self.static))) if trace_fn else None
-        self.ema = jax.tree_util.tree_map(jnp.copy, self.params) if cfg.ema else None
-        self.ema_plan = EMAPlan(cfg.ema.decay, cfg.ema.start_step) if cfg.ema else None
-        self.history = History()
-        ctx = context.to_dict() if hasattr(context, "to_dict") else dict(context or {})
-        self.history.meta.update(context=ctx, phases=[], term_names=list(self.names))
-        self.best = {"value": math.inf, "params": None, "step": None, "bad": 0}
-        self.phase, self.s, self.g, self.ustate, self.finished = 0, 0, 0, None, False
-        self.fingerprint = fingerprint(cfg, self.names, self.params, key, self.data_host)
-        self._evaluate = eqx.filter_jit(lambda p, b, w: self._total_fn(p, b, None, w))
-
-    # -- set-up ----------------------------------------------------------------------------------------------
-    def _example_batch(self):
-        """A batch as the first phase's steps see it (for shapes): the data, or one sampler draw."""
-        first = self.cfg.phases[0] if self.cfg.phases else None
-        if self.data_host is None or first is None or not first.batch_size or first.optimizer == "lbfgs":
-            return self.data if self.data is not None else self.data_host
-        sampler = make_sampler(self.cfg.batching, batch_size=first.batch_size)
-        n = sampler.check(self.data_host)
-        return sampler.host_gather(self.data_host, sampler.host_inputs(n, self.seed, 0, 0, 1)[0])
-
-    def _total_fn(self, params, batch, key, weights):
-        terms = self.loss_terms(eqx.combine(params, self.static), batch, key)
-        return sum(weights[n] * terms[n] for n in self.names), terms
-
-    def updater(self, pi: int):
-        return make_updater(self.cfg.phases[pi], loss_terms=self.loss_terms, static=self.static, names=self.names,
-                            params=self.params, dtype=self.dtype)
-
-    def model(self, params=None):
-        return eqx.combine(self.params if params is None else params, self.static)
-
-    # -- checkpoints -----------------------------------------------------------------------------------------
-    def save(self) -> None:
-        trees = {"params": self.params}
-        for name, tree in (("ustate", self.ustate), ("ema", self.ema), ("best", self.best["params"])):
-            if tree is not None:
-                trees[name] = tree
-        if self.refresh is not None:
-            trees["data"] = self.data if not self.stream else self.data_host
-        arrays = {f"weight/{n}": np.asarray(v) for n, v in self.w.items()}
-        hooks = {}
-        for name, hook in (("refresh", self.refresh), ("weight_update", self.weight_update)):
-            plain, arr = hook_state(name, hook)
-            hooks[name] = plain
-            arrays.update(arr)
-        info = dict(phase=self.phase, step_in_phase=self.s, global_step=self.g, finished=self.finished,
-                    fingerprint=self.fingerprint, hooks=hooks, trees=sorted(trees),
-                    best={k: v for k, v in self.best.items() if k != "params"})
-        ckpt.save_training(self.checkpoint_dir, self.g, trees, arrays, info, self.history)
-
-    def restore(self) -> None:
-        def templates(info):
-            check_fingerprint(info.get("fingerprint", {}), self.fingerprint, self.checkpoint_dir)
-            out = {"params": self.params}
-            if "ustate" in info["trees"]:
-                out["ustate"] = self.updater(info["phase"]).init(self.params)
-            if "ema" in info["trees"]:
-                out["ema"] = self.params
-            if "best" in info["trees"]:
-                out["best"] = self.params
-            if "data" in info["trees"]:
-                out["data"] = self.data if not self.stream else self.data_host
-            return out
-
-        trees, arrays, info, self.history = ckpt.load_training(self.checkpoint_dir, templates)
-        self.params = trees["params"]
-        self.ustate, self.ema = trees.get("ustate"), trees.get("ema", self.ema)
-        if "data" in trees:
-            self.data = trees["data"] if not self.stream else None
-            self.data_host = trees["data"] if self.stream else self.data_host
-        self.best = {**info["best"], "params": trees.get("best")}
-        self.best["value"] = float(self.best["value"])
-        self.w = {n: jnp.asarray(arrays[f"weight/{n}"], self.dtype) for n in self.names}
-        for name, hook in (("refresh", self.refresh), ("weight_update", self.weight_update)):
-            set_hook_state(name, hook, info["hooks"].get(name, {}), {k: v for k, v in arrays.items()
-                                                                      if k.startswith(f"{name}/")})
-        self.phase, self.s, self.g, self.finished = (info["phase"], info["step_in_phase"], info["global_step"],
-                                                     info["finished"])
-        log.info("resumed from %s at step %d (phase %d)", self.checkpoint_dir, self.g, self.phase)
-
-    # -- between chunks --------------------------------------------------------------------------------------
-    def hooks(self, phase_key) -> None:
-        model_now = self.model()
-        if self.refresh is not None:
-            new = self.refresh(self.g, jax.random.fold_in(phase_key, 10_000_000 + self.s), model_now)
-            if new is not None:
-                if self.stream:
-                    self.data_host = new
-                else:
-                    self.data = _as_device(new)
-        if self.weight_update is not None:
-            batch = self.data if self.data is not None else self.data_host
-            self.w = {n: jnp.asarray(v, self.dtype)
-                      for n, v in self.weight_update(model_now, batch, self.w, self.g).items()}
-
-    def chunk_length(self, phase: Phase) -> int:
-        """Steps until the next event: chunk size, evaluation, checkpoint, hook cadence, phase end."""
-        ends = [self.s + self.cfg.chunk, _next_multiple(self.s, self.cfg.eval_every), phase.steps]
-        for every in (self.cfg.checkpoint_every if self.checkpoint_dir is not None else None,
-                      getattr(self.refresh, "every", None), getattr(self.weight_update, "every", None)):
-            ends.append(self.s + _next_multiple(self.g, every) - self.g)
-        return int(min(ends) - self.s)
-
-    def evaluate(self, state: TrainState) -> None:
-        values = {}
-        if self.val_data is not None:
-            total, terms = jax.device_get(self._evaluate(self.params, self.val_data, self.w))
-            values["val/loss"] = float(total) if np.isfinite(total) else math.inf
-            for name, v in terms.items():
-                values[f"val/loss/{name}"] = float(v) if np.isfinite(v) else math.inf
-        if self.metrics_fn is not None:
-            for name, v in self.metrics_fn(state.model).items():
-                values[f"metric/{name}"] = float(v)
-        if values and len(self.history):
-            self.history.record(int(self.history.steps[-1]), values)
-
-    def early_stop(self) -> bool:
-        es = self.cfg.early_stopping
-        if es.monitor not in self.history:
-            raise ValueError(f"early_stopping.monitor={es.monitor!r} is not recorded; "
-                             f"recorded: {', '.join(self.history.columns)} (val/loss needs val_data)")
-        value = self.history.last(es.monitor)
-        if value < self.best["value"] - es.min_delta:
-            self.best.update(value=value, params=self.params, step=int(self.history.steps[-1]), bad=0)
-            return False
-        self.best["bad"] += 1
-        return self.best["bad"] >= es.patience
-
-    # -- one phase -------------------------------------------------------------------------------------------
-    def run_phase(self, pi: int, bar) -> str:
-        """Train phase ``pi`` from the current position; returns why it ended."""
-        phase = self.cfg.phases[pi]
-        updater = self.updater(pi)
-        if updater.objectives:
-            self.history.meta.setdefault("objectives", {}).update({k: list(v) for k, v in updater.objectives.items()})
-        sampler = None
-        if phase.batch_size and not updater.full_batch:
-            sampler = make_sampler(self.cfg.batching, batch_size=phase.batch_size, batches=updater.batches_per_step)
-        n_data = sampler.check(self.data_host) if sampler is not None else 0
-        fast, guarded = make_chunks(updater, sampler=sampler, stream=self.stream and sampler is not None,
-                                    schedules=self.schedules, trace_fn=self.traced, ema=self.ema_plan,
-                                    record_weights=self.record_weights)
-        if self.ustate is None:
-            self.ustate = updater.init(self.params)
-        data = self.data if not (self.stream and sampler is not None) else None
-        phase_key = jax.random.fold_in(self.key, pi)
-        C = max(1, min(self.cfg.chunk, phase.steps))
-        reason = "max_steps"
-        while self.s < phase.steps:
-            self.hooks(phase_key)
-            data = self.data if not (self.stream and sampler is not None) else None
-            n = self.chunk_length(phase)
-            ii = jnp.arange(self.s, self.s + C, dtype=jnp.int32)
-            gg = jnp.arange(self.g, self.g + C, dtype=jnp.int32)
-            sx = None
-            if sampler is not None:
-                sx = sampler.host_inputs(n_data, self.seed, pi, self.s, C)
-                sx = jax.device_put(sampler.host_gather(self.data_host, sx) if self.stream else sx)
-            if sampler is None and self.stream:
-                data = _as_device(self.data_host)
-            keys = jax.vmap(jax.random.fold_in, in_axes=(None, 0))(phase_key, ii)
-            xs = (ii, gg, sx, keys)
-            t0 = time.perf_counter()
-            start = (self.params, self.ustate, self.ema)
-            if n == C and not updater.stops_early:
-                out = fast(*start, data, self.w, xs)
-                if int(out[3]):  # a non-finite step: replay the chunk, stopping before the bad update
-                    out = guarded(*start, data, self.w, xs, self.s + n)
-            else:
-                out = guarded(*start, data, self.w, xs, self.s + n)
-            self.params, self.ustate, self.ema, code, outs = out
-            outs = jax.device_get(outs)
-            n_run = int(np.sum(outs["executed"]))
-            record_chunk(self.history, outs, n_run, self.g, phase.label, time.perf_counter() - t0)
-            self.s += n_run
-            self.g += n_run
-            code = int(code)
-            reason = STOP_REASONS[code] if code else reason
-            state = TrainState(self.model(), self.g, pi, self.history,
-                               ema_model=self.model(self.ema) if self.ema is not None else None)
-            stopped_early = False
-            if self.s % self.cfg.eval_every == 0 or self.s >= phase.steps or code:
-                self.evaluate(state)
-                if self.cfg.early_stopping is not None and self.early_stop():
-                    reason, stopped_early = "early_stopping", True
-            for cb in self.callbacks:
-                cb(state)
-            if bar is not None:
-                bar.update(n_run)
-                bar.set_postfix(loss=f"{self.history.last('loss'):.3e}", phase=phase.label)
-            ends = code or stopped_early or self.s >= phase.steps
-            if state.stop and not ends:
-                reason = "callback"
-            if self.checkpoint_dir is not None and not ends and (
-                    state.stop or (self.cfg.checkpoint_every and self.g % self.cfg.checkpoint_every == 0)):
-                self.save()
-            if ends or state.stop:
-                break
-        return reason
 
 
 def fit(
@@ -373,19 +120,11 @@ def fit(
         context: what the diagnosis should know (a DiagnoseContext or a dict), stored in history.meta.
         checkpoint_dir / resume: resumable checkpoints (see :mod:`pinngen.core.checkpoint`).
     """
-    cfg = config if isinstance(config, TrainConfig) else TrainConfig.model_validate(config or {})
-    if any(p.epochs for p in cfg.phases):
-        from pinngen.core.batching import data_size
-
-        cfg = cfg.model_copy(update={"phases": [p.resolved(data_size(data)) for p in cfg.phases]})
-    loss_terms = loss_terms or type(model).loss_terms
-    key = jax.random.PRNGKey(seed) if key is None else key
-    loop = _Loop(model, data, cfg, loss_terms=loss_terms, key=key, seed=seed, weights=weights,
-                 weight_schedules=weight_schedules, val_data=val_data, metrics_fn=metrics_fn, trace_fn=trace_fn,
-                 refresh=refresh, weight_update=weight_update, callbacks=callbacks, context=context,
-                 checkpoint_dir=checkpoint_dir)
-    for p in range(len(cfg.phases)):  # bad groups, terms or transforms fail before any step runs
-        loop.updater(p)
+    loop = _make_loop(model, data, config, loss_terms=loss_terms, key=key, seed=seed, weights=weights,
+                      weight_schedules=weight_schedules, val_data=val_data, metrics_fn=metrics_fn, trace_fn=trace_fn,
+                      refresh=refresh, weight_update=weight_update, callbacks=callbacks, context=context,
+                      checkpoint_dir=checkpoint_dir)
+    cfg = loop.cfg
     if resume and checkpoint_dir is not None and ckpt.exists(checkpoint_dir):
         loop.restore()
     total_steps = sum(p.steps for p in cfg.phases)
@@ -416,6 +155,29 @@ def fit(
         history.meta["restored_best_step"] = loop.best["step"]
     ema_model = loop.model(loop.ema) if loop.ema is not None else None
     return FitResult(loop.model(params), history, ema_model)
+
+
+def _make_loop(model, data, config, *, loss_terms, key, seed, **kwargs) -> Loop:
+    cfg = config if isinstance(config, TrainConfig) else TrainConfig.model_validate(config or {})
+    if any(p.epochs for p in cfg.phases):
+        from pinngen.core.batching import data_size
+
+        cfg = cfg.model_copy(update={"phases": [p.resolved(data_size(data)) for p in cfg.phases]})
+    loss_terms = loss_terms or type(model).loss_terms
+    key = jax.random.PRNGKey(seed) if key is None else key
+    loop = Loop(model, data, cfg, loss_terms=loss_terms, key=key, seed=seed, **kwargs)
+    for p in range(len(cfg.phases)):  # bad groups, terms or transforms fail before any step runs
+        loop.updater(p)
+    return loop
+
+
+def check_fit(model: eqx.Module, data=None, config: TrainConfig | Mapping | None = None, *,
+              loss_terms: Callable | None = None, seed: int = 0, **kwargs) -> None:
+    """Raise the one-line ValueError that :func:`fit` would raise for these arguments (unknown weights,
+    schedules or group terms, groups matching no parameter, ...), without training or writing anything."""
+    defaults = dict(key=None, weights=None, weight_schedules=None, val_data=None, metrics_fn=None, trace_fn=None,
+                    refresh=None, weight_update=None, callbacks=(), context=None, checkpoint_dir=None)
+    _make_loop(model, data, config, loss_terms=loss_terms, seed=seed, **{**defaults, **kwargs})
 
 
 def _progress(enabled: bool, total: int, initial: int):

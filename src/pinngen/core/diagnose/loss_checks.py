@@ -237,7 +237,7 @@ def check_unstable(
     where = _where(end, th, whole)
     parts = []
     if oscillates:
-        size = f"x{10.0**amp:.2f} ({amp:.2f} decades)" if whole.log else w.num(amp * whole.scale)
+        size = f"x{w.num(10.0**amp)} ({amp:.2f} decades)" if whole.log else w.num(amp * whole.scale)
         parts.append(
             f"oscillates {where}: a typical deviation of {size} around its trend, with the direction "
             f"flipping in {w.percent(flips)} of steps"

@@ -1,0 +1,123 @@
+"""One contract suite over every registered kind: registering a kind is enough to have it checked.
+
+Each kind's ``contract_config`` (small and fast) is trained through the same ``fit`` the CLI uses, and must
+give finite named loss terms whose gradients reach every trainable parameter, predictions of the right
+shape, a save/load round trip that predicts the same, the same result for the same seed (and a different
+one for another seed), a resumed run equal to an uninterrupted one, and, where the kind samples, samples of
+the data's shape that the seed fixes.
+"""
+
+import copy
+
+import equinox as eqx
+import jax
+import numpy as np
+import pytest
+
+from pinngen.config import load_config
+from pinngen.core import checkpoint as ckpt
+from pinngen.core.nn import trainable_filter
+from pinngen.core.train import fit
+from pinngen.registry import KINDS, get_kind
+from pinngen.runs import precision
+
+
+def _config(name, **train):
+    kind = get_kind(name)
+    raw = copy.deepcopy(kind.contract_config)
+    raw["kind"] = name
+    raw.setdefault("train", {}).update(progress=False, **train)
+    return load_config(raw)
+
+
+def _fit(cfg, setup, **kw):
+    return fit(setup.model, setup.data, cfg.train, loss_terms=setup.loss_terms, seed=cfg.seed,
+               key=jax.random.PRNGKey(cfg.seed), **{**setup.fit_kwargs, **kw})
+
+
+def _inputs(name, setup, cfg):
+    """A few valid prediction inputs for the kind, in its documented units."""
+    if name == "pinn":
+        return setup.model.problem.geometry.sample_interior(5, method="uniform", rng=np.random.default_rng(0))
+    if name == "dense":
+        return setup.extras["raw_test"][0][:5]
+    x = np.asarray(setup.data["x"][:3], np.float64)
+    return x * setup.spec.get("pixel_max", 1.0) if name != "vae" else x
+
+
+@pytest.fixture(scope="module", params=sorted(KINDS))
+def kind_setup(request):
+    name = request.param
+    cfg = _config(name)
+    with precision(cfg.dtype):
+        yield name, cfg, get_kind(name).setup(cfg)
+
+
+def test_terms_are_finite_named_scalars_and_gradients_reach_every_parameter(kind_setup):
+    name, cfg, setup = kind_setup
+    with precision(cfg.dtype):
+        params, static = eqx.partition(setup.model, trainable_filter(setup.model))
+
+        def total(p):
+            terms = setup.loss_terms(eqx.combine(p, static), setup.data, jax.random.PRNGKey(0))
+            return sum(terms.values()), terms
+
+        (value, terms), grads = jax.value_and_grad(total, has_aux=True)(params)
+    assert terms and all(isinstance(k, str) for k in terms)
+    for k, v in terms.items():
+        assert np.ndim(v) == 0 and np.isfinite(v), f"{name}: term {k} = {v}"
+    paths = [jax.tree_util.keystr(p) for p, _ in jax.tree_util.tree_leaves_with_path(grads)]
+    for path, g in zip(paths, jax.tree_util.tree_leaves(grads), strict=True):
+        assert np.all(np.isfinite(g)), f"{name}: non-finite gradient at {path}"
+        assert np.any(g != 0), f"{name}: no gradient reaches {path}"
+
+
+def test_predict_shapes_and_save_load_round_trip(kind_setup, tmp_path):
+    name, cfg, setup = kind_setup
+    kind = get_kind(name)
+    with precision(cfg.dtype):
+        model, _ = _fit(cfg, setup)
+        x = _inputs(name, setup, cfg)
+        y = np.asarray(kind.predict(model, setup.spec, x))
+        assert y.shape[0] == len(x) and np.all(np.isfinite(y)), name
+        ckpt.save_model(tmp_path / "model", model, setup.spec)
+        again = ckpt.load_model(tmp_path / "model", kind.template(ckpt.load_spec(tmp_path / "model")))
+        np.testing.assert_array_equal(np.asarray(kind.predict(again, setup.spec, x)), y)
+
+
+def test_same_seed_same_result_and_resume_equals_uninterrupted(kind_setup, tmp_path):
+    name, cfg, setup = kind_setup
+    steps = sum(p.steps for p in cfg.train.phases)
+
+    class StopHalfway:
+        def __call__(self, state):
+            state.stop = state.step >= steps // 2
+
+    with precision(cfg.dtype):
+        m1, h1 = _fit(cfg, setup)
+        m2, h2 = _fit(cfg, setup)
+        np.testing.assert_array_equal(h1.column("loss"), h2.column("loss"))
+        _fit(cfg, setup, checkpoint_dir=tmp_path, callbacks=(StopHalfway(),))
+        m3, h3 = _fit(cfg, setup, checkpoint_dir=tmp_path, resume=True)
+    np.testing.assert_array_equal(h3.column("loss"), h1.column("loss"))
+    for a, b in zip(jax.tree_util.tree_leaves(m1), jax.tree_util.tree_leaves(m3), strict=True):
+        np.testing.assert_array_equal(a, b)
+    other = _config(name)
+    other = other.model_copy(update={"seed": other.seed + 1})
+    with precision(cfg.dtype):
+        _, h4 = _fit(other, get_kind(name).setup(other))
+    assert not np.array_equal(h4.column("loss"), h1.column("loss")), f"{name}: the seed changes nothing"
+
+
+def test_samples_have_the_data_shape_and_follow_the_seed(kind_setup):
+    name, cfg, setup = kind_setup
+    kind = get_kind(name)
+    if kind.sample is None:
+        pytest.skip(f"{name} does not sample")
+    with precision(cfg.dtype):
+        a = np.asarray(kind.sample(setup.model, setup.spec, 4, jax.random.PRNGKey(1)))
+        b = np.asarray(kind.sample(setup.model, setup.spec, 4, jax.random.PRNGKey(1)))
+        c = np.asarray(kind.sample(setup.model, setup.spec, 4, jax.random.PRNGKey(2)))
+    assert a.shape[0] == 4 and np.all(np.isfinite(a))
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
