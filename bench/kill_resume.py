@@ -49,7 +49,7 @@ from pathlib import Path
 
 import numpy as np
 
-# One thread per child (inherited through the environment), so two runs at a time stay light on 2 cores.
+# One XLA/BLAS thread per child (inherited through the environment): light on the shared 2-core machine.
 os.environ.update(XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
                   OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1", JAX_PLATFORMS="cpu")
 
@@ -138,7 +138,12 @@ def one_point(config: dict, out: Path, kill, ref: dict, ref_cols: dict, cache: s
                   error=None, identical=None, columns_identical=None, tidy=None)
     t0 = time.perf_counter()
     injected = isinstance(kill, str)
-    code = run_child(config, out, crash=kill if injected else None, kill_after=None if injected else kill, cache=cache)
+    try:
+        code = run_child(config, out, crash=kill if injected else None, kill_after=None if injected else kill,
+                         cache=cache)
+    except RuntimeError as err:  # the fresh run itself failed (not a kill)
+        result.update(error=f"first run: {str(err)[-600:]}")
+        return result
     result.update(killed=code != 0, landed=landed(out))
     while not (out / "final.npz").exists():
         if result["restarts"] >= max_restarts:
@@ -166,8 +171,11 @@ def main() -> None:
     ap.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     args = ap.parse_args()
     started = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+    root = OUT.parent.parent.parent
     git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                         cwd=OUT.parent.parent).stdout.strip()
+                         cwd=root).stdout.strip()
+    if subprocess.run(["git", "status", "--porcelain", "--", "src"], capture_output=True, text=True, cwd=root).stdout:
+        git += " + uncommitted src changes"
     print(f"{started}; git {git}; load {os.getloadavg()}", flush=True)
     shutil.rmtree(OUT, ignore_errors=True)
     cache = str(OUT / "xla-cache")

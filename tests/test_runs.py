@@ -46,3 +46,10 @@ def test_bad_training_settings_fail_before_the_run_folder_is_touched(tmp_path):
     with pytest.raises(ConfigError, match="unknown optimizer"):
         pinngen.run("dense-diabetes", out=tmp_path, overrides=["train.phases.0.optimizer=adamm"])
     assert run.metrics["summary"]["steps"] > 0
+
+
+def test_setup_rejects_what_fit_does_not_take():
+    from pinngen.core.setup import Setup
+
+    with pytest.raises(TypeError, match=r"Setup.fit_kwargs has \['val'\], which fit does not take"):
+        Setup(model=None, data=None, loss_terms=None, spec={}, fit_kwargs={"val": None})

@@ -149,6 +149,15 @@ def test_lr_find(tmp_path, capsys):
     (["run", "dense-diabetes", "--set", "data.path=/nope.csv", "--set", "data.dataset=null"], "file not found"),
     (["run", "missing.yaml"], "config file not found: missing.yaml"),
     (["predict", "/nonexistent", "--points", "a.npy", "--out", "b.npy"], "not a run folder"),
+    # the training core's bad input
+    (["run", "dense-diabetes", "--set", "train.phases.0.optimizer=adamm"], "unknown optimizer 'adamm'; choose one of"),
+    (["run", "dense-diabetes", "--set", "train.phases.0.args={beta1: 0.5}"], "adam has no argument(s) beta1"),
+    (["run", "dense-diabetes", "--set", "train.phases.0.groups={critic: {terms: [mse]}}"],
+     "group 'critic' matches no parameter"),
+    (["run", "dense-diabetes", "--set", "train.phases.0.groups={net: {terms: [mae]}}"], "unknown loss term(s) ['mae']"),
+    (["run", "dense-diabetes", "--set", "train.weight_schedules={kl: {steps: 10}}"],
+     "weight schedule for 'kl' names no loss term"),
+    (["run", "dense-diabetes", "--set", "train.phases.0.optimizer=lbfgs"], "lbfgs needs the full batch"),
 ])
 def test_bad_input_exits_2_with_one_line(args, needle, capsys):
     assert main(args) == 2

@@ -140,6 +140,13 @@ def test_pinngen_run_resume_after_sigkill_and_refuses_another_config(tmp_path, c
     assert other.returncode == 2 and other.stderr.count("\n") == 1 and "Traceback" not in other.stderr
     assert "different config (train.phases.0.lr" in other.stderr
     assert (tmp_path / "k" / "config.yaml").read_text() == before  # nothing overwritten
+    broken = tmp_path / "broken"
+    shutil.copytree(tmp_path / "k", broken)
+    arrays = ckpt.latest(broken / "checkpoint") / "arrays.npz"
+    arrays.write_bytes(arrays.read_bytes()[:100])
+    damaged = _cli(["run", str(cfg), "--out", str(broken), "--resume", "--no-progress"], env=env)
+    assert damaged.returncode == 2 and damaged.stderr.count("\n") == 1, damaged.stderr
+    assert "arrays.npz: does not match its checksum" in damaged.stderr and len(arrays.read_bytes()) == 100
     resumed = _cli(["run", str(cfg), "--out", str(tmp_path / "k"), "--resume", "--no-progress"], env=env)
     assert resumed.returncode == 0, resumed.stderr
     a = json.loads((tmp_path / "ref" / "metrics.json").read_text())["summary"]

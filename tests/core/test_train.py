@@ -238,3 +238,21 @@ def test_ema_of_parameters():
         ema = 0.9 * ema + 0.1 * w
     np.testing.assert_allclose(res.ema_model.layers[0].weight, ema, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(res.model.layers[0].weight, snapshots[-1], rtol=1e-5)
+
+
+def test_guarded_chunks_compile_once_whatever_their_length():
+    """Chunks cut short by evaluations (each with its own limit) reuse one compiled program: the number of
+    compilations does not grow with the number of chunks."""
+    from jax import monitoring
+
+    events = []
+    monitoring.register_event_duration_secs_listener(
+        lambda name, dur, **kw: events.append(name) if name.endswith("backend_compile_duration") else None)
+    counts = []
+    for steps, width in ((7, 4), (21, 5), (70, 6)):  # a warm-up, then 3 and 10 chunks; new widths: no reuse
+        before = len(events)
+        cfg = TrainConfig(phases=[dict(optimizer="lbfgs", steps=steps)], eval_every=7, chunk=10, progress=False)
+        net = MLP(in_size=1, out_size=1, hidden=[width], activation="tanh", key=jax.random.PRNGKey(0))
+        fit(net, _data(), cfg, loss_terms=_mse)
+        counts.append(len(events) - before)
+    assert counts[2] <= counts[1] + 1, counts  # a recompile per limit would add 7

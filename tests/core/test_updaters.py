@@ -156,3 +156,16 @@ def test_unknown_optimizer_or_argument_names_the_valid_ones():
     assert "\n" not in str(err.value)
     with pytest.raises(ValueError, match="cannot use lbfgs"):
         Phase(groups={"a": dict(optimizer="lbfgs", terms=["x"])})
+
+
+def test_full_batch_groups_see_the_whole_data_in_every_inner_update():
+    data, key = _data(32), jax.random.PRNGKey(3)
+    cfg = TrainConfig(phases=[dict(steps=4, groups=GROUPS)], eval_every=4, progress=False)
+    seen = []
+
+    def terms(model, batch, k):
+        seen.append(batch["x"].shape)
+        return gan_terms(model, batch, k)
+
+    _, h = fit(Pair(key), data, cfg, loss_terms=terms, key=key)
+    assert set(seen) == {(32, 1)} and np.all(np.isfinite(h.column("loss")))

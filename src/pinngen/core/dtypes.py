@@ -2,7 +2,8 @@
 
 A run's ``dtype`` is a name in its config and spec; this is the one place that turns it into a NumPy or
 JAX dtype, so every family agrees on the choices and on the error. float64 arrays also need
-``jax_enable_x64`` (``pinngen.runs.set_precision`` sets it per run), or JAX quietly keeps float32.
+``jax_enable_x64`` (``pinngen.runs.precision`` sets it for the duration of a run), or JAX quietly keeps
+float32.
 """
 
 from __future__ import annotations

@@ -247,9 +247,9 @@ class Loop:
             if n == C and not updater.stops_early:
                 out = fast(*start, data, self.w, xs)
                 if int(out[3]):  # a non-finite step: replay the chunk, stopping before the bad update
-                    out = guarded(*start, data, self.w, xs, self.s + n)
+                    out = guarded(*start, data, self.w, xs, jnp.int32(self.s + n))
             else:
-                out = guarded(*start, data, self.w, xs, self.s + n)
+                out = guarded(*start, data, self.w, xs, jnp.int32(self.s + n))
             self.params, self.ustate, self.ema, code, outs = out
             outs = jax.device_get(outs)
             n_run = int(np.sum(outs["executed"]))

@@ -83,7 +83,7 @@ def lr_find(model, data, loss_terms, *, optimizer: str = "adam", lr_min: float =
     ii = jnp.arange(steps, dtype=jnp.int32)
     keys = jax.vmap(jax.random.fold_in, in_axes=(None, 0))(jax.random.PRNGKey(seed), ii)
     # guarded: a step whose loss is already non-finite ends the sweep instead of feeding NaNs onwards
-    *_, outs = guarded(params, updater.init(params), None, data, w, (ii, ii, idx, keys), steps)
+    *_, outs = guarded(params, updater.init(params), None, data, w, (ii, ii, idx, keys), jnp.int32(steps))
     losses = np.asarray(outs["total"], dtype=np.float64)
     losses = np.where(np.asarray(outs["executed"]), losses, np.inf)
     return _analyse(lrs, losses, smooth, blowup)

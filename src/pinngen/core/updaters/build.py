@@ -33,7 +33,9 @@ def make_updater(phase: Phase, *, loss_terms: Callable, static, names: tuple[str
         missing = sorted(set(names) - covered)
         if missing:
             raise ValueError(f"loss term(s) {missing} belong to no group; list each term in a group's terms")
-        return GroupUpdater(combined_terms(loss_terms, static, names), plans, batches_per_step=phase.batches_per_step)
+        # full batch: every inner update sees the whole data; minibatches: a fresh one each
+        per_step = phase.batches_per_step if phase.batch_size else 1
+        return GroupUpdater(combined_terms(loss_terms, static, names), plans, batches_per_step=per_step)
     total_fn = weighted_total(loss_terms, static, names)
     tx, sched = make_transform(phase, phase.steps, dtype)
     if phase.optimizer == "lbfgs" and phase.transform is None:
