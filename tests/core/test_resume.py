@@ -157,3 +157,9 @@ def test_pinngen_run_resume_after_sigkill_and_refuses_another_config(tmp_path, c
                                                                            "weights.npz") as y:
         assert all(np.array_equal(x[k], y[k]) for k in x.files)
     shutil.rmtree(tmp_path / "ref")
+
+
+def test_checkpoint_with_other_loss_weights_is_refused(tmp_path):
+    cfg = _partial_run(tmp_path)
+    with pytest.raises(ckpt.CheckpointError, match=r"different the loss weights \(mse: 1\.0 in the checkpoint, 2\.0"):
+        fit(_net(), _data(), cfg, loss_terms=_mse, checkpoint_dir=tmp_path, resume=True, weights={"mse": 2.0})

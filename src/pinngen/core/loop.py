@@ -80,7 +80,7 @@ class Loop:
         self.history.meta.update(context=ctx, phases=[], term_names=list(self.names))
         self.best = {"value": math.inf, "params": None, "step": None, "bad": 0}
         self.phase, self.s, self.g, self.ustate, self.finished = 0, 0, 0, None, False
-        self.fingerprint = fingerprint(cfg, self.names, self.params, key, self.data_host)
+        self.fingerprint = fingerprint(cfg, self.names, self.params, key, self.data_host, self.w)
         self._evaluate = eqx.filter_jit(lambda p, b, w: self._total_fn(p, b, None, w))
 
     # -- set-up ----------------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 NOT_FINGERPRINTED = {"progress", "eval_every", "checkpoint_every", "chunk"}
 
 
-def fingerprint(train_cfg, names, params, key, data) -> dict:
+def fingerprint(train_cfg, names, params, key, data, weights=None) -> dict:
     def shapes(tree):
         return [[list(np.shape(x)), str(np.asarray(x).dtype) if not hasattr(x, "dtype") else str(x.dtype)]
                 for x in jax.tree_util.tree_leaves(tree)]
@@ -35,7 +35,8 @@ def fingerprint(train_cfg, names, params, key, data) -> dict:
     train = train_cfg.model_dump(mode="json", exclude=NOT_FINGERPRINTED)
     return {"train": train, "terms": list(names), "params": _digest(shapes(params)),
             "key": np.asarray(jax.random.key_data(key) if _is_typed_key(key) else key).tolist(),
-            "data": _digest(shapes(data))}
+            "data": _digest(shapes(data)),
+            "weights": {n: float(v) for n, v in sorted((weights or {}).items())}}
 
 
 def _is_typed_key(key) -> bool:
@@ -47,13 +48,13 @@ def _digest(obj) -> str:
 
 
 _WHAT = {"train": "the training config", "terms": "the loss terms", "params": "the model's parameter shapes",
-         "key": "the seed / random key", "data": "the training data shapes"}
+         "key": "the seed / random key", "data": "the training data shapes", "weights": "the loss weights"}
 
 
 def check_fingerprint(saved: dict, now: dict, where) -> None:
-    for part in ("train", "terms", "params", "key", "data"):
+    for part in ("train", "terms", "params", "key", "data", "weights"):
         if saved.get(part) != now[part]:
-            detail = first_difference(saved.get(part), now[part]) if part == "train" else ""
+            detail = first_difference(saved.get(part), now[part]) if part in ("train", "weights") else ""
             raise CheckpointError(f"{where}: the checkpoint was written for different {_WHAT[part]}{detail}; "
                                   "resume with the same settings, or start a new run")
 
