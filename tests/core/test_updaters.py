@@ -38,8 +38,9 @@ def gan_terms(model, batch, key):
             "g_adv": jnp.mean(jax.nn.softplus(-d_fake))}
 
 
-GROUPS = {"discriminator": dict(optimizer="adam", args={"b1": 0.5}, lr=1e-2, terms=["d_real", "d_fake"], steps=3),
-          "generator": dict(optimizer="adam", args={"b1": 0.5}, lr=5e-3, terms=["g_adv"])}
+GROUPS = {"discriminator": dict(optimizer="adam", args={"b1": 0.5}, lr=1e-2, terms=["d_real", "d_fake"], steps=3,
+                            adversarial=True),
+          "generator": dict(optimizer="adam", args={"b1": 0.5}, lr=5e-3, terms=["g_adv"], adversarial=True)}
 
 
 def _hand_written(model, data, steps, batch_size, seed, key):
@@ -169,3 +170,20 @@ def test_full_batch_groups_see_the_whole_data_in_every_inner_update():
 
     _, h = fit(Pair(key), data, cfg, loss_terms=terms, key=key)
     assert set(seen) == {(32, 1)} and np.all(np.isfinite(h.column("loss")))
+
+
+def test_adversarial_players_are_not_judged_by_their_loss_level(tmp_path):
+    from pinngen.report.plots import plot_loss_curves
+
+    data, key = _data(256), jax.random.PRNGKey(0)
+    cfg = TrainConfig(phases=[dict(steps=200, batch_size=32, groups=GROUPS)], eval_every=100, progress=False)
+    _, h = fit(Pair(key), data, cfg, loss_terms=gan_terms, key=key)
+    assert h.meta["context"]["per_objective"]["generator"] == {"optimizer": "adam", "lr": 5e-3, "adversarial": True}
+    codes = {(f.code, f.message.split(":")[0]) for f in h.diagnose()}
+    assert {("adversarial", "Discriminator"), ("adversarial", "Generator")} <= codes
+    assert not {c for c, _ in codes} & {"no_progress", "still_learning", "converged", "unstable"}
+    plain = {n: {k: v for k, v in g.items() if k != "adversarial"} for n, g in GROUPS.items()}
+    _, h2 = fit(Pair(key), data, cfg.model_copy(update={"phases": [Phase(steps=200, batch_size=32, groups=plain)]}),
+                loss_terms=gan_terms, key=key)
+    assert "adversarial" not in {f.code for f in h2.diagnose()}
+    assert plot_loss_curves(h, h.diagnose(), tmp_path / "gan.png").stat().st_size > 10_000

@@ -211,7 +211,7 @@ class Loop:
             # each player's optimizer and learning rate, for the per-objective diagnosis's wording
             per = self.history.meta["context"].setdefault("per_objective", {})
             for name, g in phase.groups.items():
-                per[name] = {"optimizer": g.optimizer, "lr": g.lr}
+                per[name] = {"optimizer": g.optimizer, "lr": g.lr, "adversarial": g.adversarial}
         sampler = None
         if phase.batch_size and not updater.full_batch:
             sampler = make_sampler(self.cfg.batching, batch_size=phase.batch_size, batches=updater.batches_per_step)

@@ -117,6 +117,8 @@ class Group(OptimizerSpec):
     params: list[str] | None = Field(None, description="parameter path prefixes, e.g. [discriminator] or "
                                      "[net.layers.0]; default: the group's name")
     select: Any = Field(None, exclude=True, description="Python only: (path, leaf) -> bool instead of params")
+    adversarial: bool = Field(False, description="this group's objective opposes another group's (GAN players): "
+                              "the diagnosis does not read its level and trend as progress")
 
     @model_validator(mode="after")
     def _not_lbfgs(self):

@@ -72,6 +72,9 @@ def _all_positive(history: History, names: Sequence[str]) -> bool:
     return True
 
 
+OBJECTIVE_COLORS = ("#17202a", "#922b21", "#1a5276", "#7d6608")
+
+
 def plot_loss_curves(
     history: History,
     findings: Sequence[Finding] | None,
@@ -113,7 +116,14 @@ def plot_loss_curves(
     colors = {t: TERM_COLORS[i % len(TERM_COLORS)] for i, t in enumerate(terms)}
     curves = []
     smoothed = False
-    if "loss" in history:
+    objectives = _objectives(history)
+    if objectives:  # players pulling against each other: each one's objective, never their sum
+        for i, name in enumerate(objectives):
+            s, v = history.series(f"loss/{name}")
+            smoothed |= draw_curve(ax, s, v, log=log, color=OBJECTIVE_COLORS[i % len(OBJECTIVE_COLORS)],
+                                   label=f"{name} objective", blocks=blocks, lw=2.0, zorder=4)
+            curves.append((s, v))
+    elif "loss" in history:
         s, v = history.series("loss")
         smoothed |= draw_curve(ax, s, v, log=log, color="#17202a", label="total loss", blocks=blocks, lw=2.0,
                            zorder=4)
@@ -142,23 +152,37 @@ def plot_loss_curves(
     return save_png(fig, path)
 
 
+def _objectives(history: History) -> list[str]:
+    """Objectives of a multi-player run (``meta["objectives"]``) that were recorded; [] otherwise."""
+    names = list((history.meta or {}).get("objectives") or {})
+    names = [n for n in names if f"loss/{n}" in history]
+    return names if len(names) > 1 else []
+
+
 def _lr_grad_panel(ax, history: History, blocks) -> None:
     shade_phases(ax, blocks, label=False)
     axes = [ax]
-    if "lr" in history:
-        s, v = history.series("lr")
+    objectives = _objectives(history)
+    lr_cols = [(f"lr/{n}", f"lr {n}") for n in objectives] or [("lr", "learning rate")]
+    gn_cols = [(f"grad_norm/{n}", f"grad norm {n}") for n in objectives] or [("grad_norm", "grad norm")]
+    has_lr = any(c in history for c, _ in lr_cols)
+    for i, (col, label) in enumerate(c for c in lr_cols if c[0] in history):
+        s, v = history.series(col)
         ok = np.isfinite(v) & (v > 0)
-        ax.plot(s[ok], v[ok], color="#16a085", lw=1.5, label="learning rate")
+        ax.plot(s[ok], v[ok], color="#16a085", lw=1.5, ls=("-", "--", ":")[i % 3], label=label)
+    if has_lr:
         ax.set_yscale("log")
         ax.set_ylabel("learning rate", fontsize=10, color="#16a085")
-    if "grad_norm" in history:
-        gax = ax.twinx() if "lr" in history else ax
+    if any(c in history for c, _ in gn_cols):
+        gax = ax.twinx() if has_lr else ax
         if gax is not ax:
             axes.append(gax)
-        s, v = history.series("grad_norm")
         gax.set_yscale("log")
-        draw_curve(gax, s, v, log=True, color="#8e44ad", label="grad norm", blocks=blocks, lw=1.2)
-        mark_non_finite(gax, [(s, v)])
+        for i, (col, label) in enumerate(c for c in gn_cols if c[0] in history):
+            s, v = history.series(col)
+            draw_curve(gax, s, v, log=True, color=("#8e44ad", "#d35400", "#2c3e50")[i % 3], label=label,
+                       blocks=blocks, lw=1.2)
+            mark_non_finite(gax, [(s, v)])
         gax.set_ylabel("gradient L2 norm", fontsize=10, color="#8e44ad")
     ax.grid(True, which="major", alpha=0.35)
     ax.set_xlabel("optimizer step", fontsize=10)

@@ -10,7 +10,7 @@ number that decides a finding is a field of :class:`DiagnoseThresholds` (or of a
 
 Finding codes: ``diverged`` (error), ``still_learning``, ``converged`` (info), ``no_progress``,
 ``unstable``, ``jumps``, ``overfitting``, ``val_below_train``, ``terms_imbalanced``, ``term_stalled``,
-``too_short`` (info), and those of the checks a model family registers for its own terms
+``too_short``, ``adversarial`` (info), and those of the checks a model family registers for its own terms
 (:func:`register_check`; e.g. the generative family's).
 
 What the trainer knows about the run comes as a :class:`DiagnoseContext` (or a dict of its fields). A run
@@ -113,9 +113,12 @@ def _diagnose(history, ctx: DiagnoseContext, th: DiagnoseThresholds, family_th: 
     unstable: list[Finding] = []
     if not broken:
         end = end_state(last_phase(loss, th.min_steps), th)
-        unstable = check_unstable(end, loss, th, ctx, history)
-        findings += unstable
-        findings += _final_state(history, loss, end, th)
+        if ctx.adversarial:
+            findings.append(_adversarial(end))
+        else:
+            unstable = check_unstable(end, loss, th, ctx, history)
+            findings += unstable
+            findings += _final_state(history, loss, end, th)
         findings += check_validation(history, loss, th, ctx)
         findings += check_terms(history, loss, end, th, ctx, family_th)
     if first_bad is None:
@@ -149,6 +152,13 @@ def _per_window(history, ctx: DiagnoseContext, th: DiagnoseThresholds, family_th
         if len(sub):
             out += [replace(f, message=f"Window {k}: {f.message}") for f in _diagnose(sub, ctx, th, family_th)]
     return sort_findings(out)
+
+
+def _adversarial(end: EndState) -> Finding:
+    return Finding(code="adversarial", severity="info", step=end.last_step,
+                   message="This objective plays against another one: its loss settles where the players "
+                           "balance, so its level and trend say little about progress and are not judged.",
+                   hint="Judge the model by what it produces (samples and their metrics), not by this curve.")
 
 
 def _final_state(history, loss: Curve, end: EndState, th: DiagnoseThresholds) -> list[Finding]:

@@ -16,7 +16,7 @@ _LEGACY_FAMILY_FLAGS = {"pinn": "pinn"}
 _LEGACY_FAMILY_VALUES = {"latent_dim": "vae"}
 
 # The fields that may differ between the objectives of a multi-objective run (a GAN's two optimizers).
-_PER_OBJECTIVE_KEYS = ("activations", "dropout", "regularised", "optimizer", "lr")
+_PER_OBJECTIVE_KEYS = ("activations", "dropout", "regularised", "optimizer", "lr", "adversarial")
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,10 @@ class DiagnoseContext:
     when it is a known optimizer."""
     lr: float | None = None
     """The (initial) learning rate, quoted in advice; default: the last value of the ``lr`` column."""
+    adversarial: bool = False
+    """The objective plays against another one (a GAN's generator and discriminator): its level and trend
+    do not measure progress, so no ``no_progress`` / ``still_learning`` / ``converged`` / ``unstable``
+    verdicts are drawn from them (divergence, blow-ups and jumps still are); set per objective."""
     family_name: str | None = None
     """The model family whose registered checks and thresholds apply (see
     :func:`~pinngen.core.diagnose.register_check`), e.g. ``"vae"``; None: core checks only."""
@@ -63,6 +67,7 @@ class DiagnoseContext:
             raise ValueError(f"context dropout={self.dropout!r} must be in [0, 1)")
         object.__setattr__(self, "dropout", dropout)
         object.__setattr__(self, "regularised", bool(self.regularised))
+        object.__setattr__(self, "adversarial", bool(self.adversarial))
         if self.optimizer is not None:
             object.__setattr__(self, "optimizer", str(self.optimizer).lower())
         if self.lr is not None:
@@ -87,6 +92,7 @@ class DiagnoseContext:
             "regularised": self.regularised,
             "optimizer": self.optimizer,
             "lr": self.lr,
+            "adversarial": self.adversarial,
             "family_name": self.family_name,
             "family": dict(self.family),
             "per_objective": {k: dict(v) for k, v in self.per_objective.items()},
