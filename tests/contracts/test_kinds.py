@@ -41,6 +41,8 @@ def _inputs(name, setup, cfg):
         return setup.model.problem.geometry.sample_interior(5, method="uniform", rng=np.random.default_rng(0))
     if name == "dense":
         return setup.extras["raw_test"][0][:5]
+    if name == "diffusion":
+        return setup.extras["data"].raw_test[:3]
     x = np.asarray(setup.data["x"][:3], np.float64)
     return x * setup.spec.get("pixel_max", 1.0) if name != "vae" else x
 

@@ -256,3 +256,19 @@ def test_guarded_chunks_compile_once_whatever_their_length():
         fit(net, _data(), cfg, loss_terms=_mse)
         counts.append(len(events) - before)
     assert counts[2] <= counts[1] + 1, counts  # a recompile per limit would add 7
+
+
+def test_time_limit_ends_training_at_a_chunk_boundary_and_skips_later_phases():
+    calls = []
+
+    def slow_metric(model):  # evaluation runs at the stop even off the eval cadence
+        calls.append(1)
+        return {"m": 0.0}
+
+    cfg = TrainConfig(phases=[dict(optimizer="adam", steps=100_000, lr=1e-3, batch_size=32),
+                              dict(optimizer="lbfgs", steps=10)],
+                      chunk=25, eval_every=10_000, max_train_seconds=1e-9, progress=False)
+    _, h = fit(_net(), _data(), cfg, loss_terms=_mse, metrics_fn=slow_metric)
+    assert len(h) == 25  # one chunk: the clock is checked after each
+    assert h.meta["phases"] == [dict(optimizer="adam", steps_run=25, steps_max=100_000, stop_reason="time_limit")]
+    assert calls and "metric/m" in h.columns

@@ -270,6 +270,11 @@ class Loop:
             if bar is not None:
                 bar.update(n_run)
                 bar.set_postfix(loss=f"{self.history.last('loss'):.3e}", phase=phase.label)
+            limit = self.cfg.max_train_seconds
+            if limit is not None and not code and not stopped_early and self.history.last("time") >= limit:
+                reason, stopped_early = "time_limit", True
+                if self.s % self.cfg.eval_every != 0 and self.s < phase.steps:
+                    self.evaluate(state)
             ends = code or stopped_early or self.s >= phase.steps
             if state.stop and not ends:
                 reason = "callback"

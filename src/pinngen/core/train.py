@@ -56,6 +56,10 @@ class TrainConfig(BaseModel):
     weight_schedules: dict[str, WeightSchedule] = Field(
         default_factory=dict, description="loss term -> multiplier of its weight by step (warm-ups, annealing)")
     ema: EMASpec | None = None
+    max_train_seconds: float | None = Field(
+        None, gt=0, description="end training once the loop's own clock (history `time`, compile included) "
+        "passes this many seconds; checked after each chunk, so keep `chunk` small against it. A run stopped "
+        "this way depends on the machine's speed: it is not reproducible step for step")
     batching: BatchingSpec = Field(default_factory=BatchingSpec)
     progress: bool = True
 
@@ -138,7 +142,7 @@ def fit(
         loop.history.meta["phases"].append(dict(optimizer=phase.label, steps_run=loop.s, steps_max=phase.steps,
                                                 stop_reason=reason))
         log.info("phase %d (%s) ended after %d steps: %s", pi, phase.label, loop.s, reason)
-        loop.finished = reason in ("non_finite", "early_stopping") or pi + 1 == len(cfg.phases)
+        loop.finished = reason in ("non_finite", "early_stopping", "time_limit") or pi + 1 == len(cfg.phases)
         loop.history.meta["diverged"] = reason == "non_finite"
         if not loop.finished:
             loop.phase, loop.s, loop.ustate = pi + 1, 0, None

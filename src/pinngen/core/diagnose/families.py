@@ -9,7 +9,7 @@ NAME=VALUE`` or a run config's ``diagnose:`` block.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any, Protocol
 
@@ -53,17 +53,22 @@ class FamilyCheck(Protocol):
 class RegisteredCheck:
     check: FamilyCheck
     terms: frozenset[str]  # lower-case names of the terms this check judges instead of term_stalled
+    owns_term: Callable[[str], bool] | None = None  # or a predicate on the name (names that depend on a config)
+
+    def owns(self, name: str) -> bool:
+        return name.lower() in self.terms or (self.owns_term is not None and bool(self.owns_term(name)))
 
 
 _CHECKS: dict[str, dict[str, RegisteredCheck]] = {}
 _THRESHOLDS: dict[str, Any] = {}
 
 
-def register_check(family: str, check: FamilyCheck, *, terms: Iterable[str] = ()) -> None:
+def register_check(family: str, check: FamilyCheck, *, terms: Iterable[str] | Callable[[str], bool] = ()) -> None:
     """Run ``check`` when the diagnose context's ``family_name`` is ``family``.
 
     ``terms``: names (any case) of loss terms that the check judges itself; the generic ``term_stalled``
-    check leaves them out (a term that settles by design while the others still fall is no stall).
+    check leaves them out (a term that settles by design while the others still fall is no stall); or a
+    predicate ``terms(name) -> bool`` when the names depend on a config (diffusion's timestep buckets).
     Registering the same function again (a module re-imported) replaces it.
     """
     if not isinstance(family, str) or not family:
@@ -71,6 +76,9 @@ def register_check(family: str, check: FamilyCheck, *, terms: Iterable[str] = ()
     if not callable(check):
         raise ValueError(f"register_check check={check!r} must be callable as check(view) -> list[Finding]")
     key = f"{getattr(check, '__module__', '')}.{getattr(check, '__qualname__', repr(check))}"
+    if callable(terms):
+        _CHECKS.setdefault(family, {})[key] = RegisteredCheck(check, frozenset(), terms)
+        return
     _CHECKS.setdefault(family, {})[key] = RegisteredCheck(check, frozenset(t.lower() for t in terms))
 
 

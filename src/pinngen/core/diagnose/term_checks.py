@@ -32,9 +32,9 @@ def check_terms(
     owned: set[str] = set()
     for registered in checks_for(ctx.family_name):
         findings += registered.check(view)
-        owned |= {n for n in terms if n.lower() in registered.terms}
+        owned |= {n for n in terms if registered.owns(n)}
     # A term a family check spoke about is said once: not again as out of balance.
-    reported = {f.series.removeprefix("loss/") for f in findings}
+    reported = {f.series.removeprefix("loss/") for f in findings if f.series}
     findings += _imbalanced({n: v for n, v in finals.items() if n not in reported}, end, th)
     findings += _stalled(terms, finals, owned, loss, end, th)
     return findings

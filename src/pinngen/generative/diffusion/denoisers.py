@@ -1,0 +1,320 @@
+"""Denoiser networks for diffusion: a time-conditioned MLP for vectors and a time-conditioned U-Net for images.
+
+Contract (every denoiser): ``denoiser(x_t, t, y=None, *, key=None) -> out`` with ``out.shape == x_t.shape``;
+``x_t`` is ``(n, d)`` (vectors, 2-D toys) or ``(n, H, W, C)`` channels-last (images); ``t`` int32 ``(n,)``
+timesteps in ``[0, T)``; ``y`` None or int32 labels ``(n,)`` where the value ``num_classes`` is the null
+label (classifier-free guidance, Ho & Salimans 2022: the model is trained with labels dropped to the null
+class, and sampling mixes the conditional and null predictions). ``y=None`` on a conditional model means
+"all null". ``key`` drives dropout during training only. What ``out`` means (noise, x0 or v) is the
+objective's business, not the network's.
+
+* :class:`TimeMLP`: sinusoidal time embedding (Vaswani et al. 2017, Sec. 3.5; Ho et al. 2020, App. B) -> a
+  two-layer MLP; each hidden layer adds its own projection of that embedding before the activation, and
+  layers of equal width are residual.
+* :class:`UNet`: the DDPM U-Net (Ho et al. 2020, App. B; its PixelCNN++ backbone) in the layout of HF
+  diffusers' ``UNet2DModel``: ``conv_in``; per level ``blocks_per_level`` residual blocks (GroupNorm, SiLU,
+  3x3 conv, time embedding added per channel, GroupNorm, SiLU, dropout, 3x3 conv, 1x1 skip when widths
+  differ), self-attention after them at ``attention_levels``, a stride-2 conv between levels; a middle
+  block (res, attention, res); the mirrored up path with ``blocks_per_level + 1`` residual blocks per level,
+  each taking one skip activation, and nearest upsampling + 3x3 conv between levels, cropped to the skip's
+  size (so 28 -> 14 -> 7 -> 4 and back align); GroupNorm, SiLU, and a zero-initialised 3x3 ``conv_out``
+  so training starts from a zero prediction.
+
+Convolutions run channels-last. ``conv="im2col"`` uses :class:`pinngen.core.nn.Conv2d` (patches + one matrix
+product); ``conv="lax"`` applies the same weights with ``lax.conv_general_dilated`` (NHWC/HWIO) and a
+hand-written backward pass (:func:`pinngen.core.nn.conv_lax.conv2d_nhwc`). Both give the same numbers; the
+default is the faster one on this CPU inside a scanned training loop, measured by ``bench/conv_paths.py``
+(channel-first ``lax.conv`` is never used: jax-ml/jax#12868).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from pinngen.core.nn import ACTIVATIONS, Conv2d, Dense, get_activation, upsample2
+from pinngen.core.nn.attention import SelfAttention
+from pinngen.core.nn.conv_lax import conv2d_nhwc
+from pinngen.core.nn.norm import GroupNorm
+
+__all__ = ["CONV_PATHS", "TimeMLP", "UNet", "conv2d", "timestep_embedding"]
+
+CONV_PATHS = ("im2col", "lax")
+
+
+def timestep_embedding(t, dim: int, max_period: float = 10_000.0):
+    """Sinusoidal embedding ``(n,) -> (n, dim)``: ``[cos(t w_k), sin(t w_k)]``, ``w_k = max_period^(-k/half)``.
+
+    The Transformer's position encoding (Vaswani et al. 2017, Sec. 3.5) applied to the timestep, as in DDPM
+    (Ho et al. 2020, App. B). Frequencies run from 1 to ``1/max_period``, so neighbouring timesteps differ in
+    the fast components and distant ones in the slow components. An odd ``dim`` gets a trailing zero column.
+    """
+    half = dim // 2
+    freqs = jnp.exp(-math.log(max_period) * jnp.arange(half, dtype=jnp.float32) / max(half, 1))
+    args = jnp.asarray(t, jnp.float32)[:, None] * freqs  # (n, half)
+    emb = jnp.concatenate([jnp.cos(args), jnp.sin(args)], axis=-1)
+    return jnp.pad(emb, ((0, 0), (0, dim % 2))) if dim % 2 else emb
+
+
+def conv2d(conv: Conv2d, x, path: str = "im2col"):
+    """Apply ``conv``'s weights to channels-last ``x`` by ``path`` (``"im2col"`` or ``"lax"``); same result.
+
+    A 1x1 convolution is a plain matrix product on either path.
+    """
+    k = conv.weight.shape[0]
+    if k == 1:
+        return x @ conv.weight[0, 0] + conv.bias
+    if path == "im2col":
+        return conv(x)
+    return conv2d_nhwc(x, conv.weight, conv.bias, conv.stride)
+
+
+def _zero(module):
+    """The module with every array set to zero (the zero-initialised output layer)."""
+    return jax.tree_util.tree_map(lambda a: jnp.zeros_like(a) if eqx.is_array(a) else a, module)
+
+
+def _labels(y, num_classes, n):
+    """Labels as int32 ``(n,)``; ``None`` -> all null (``num_classes``). Raises on labels for a plain model."""
+    if num_classes is None:
+        if y is not None:
+            raise ValueError("labels y were given to an unconditional denoiser; build it with num_classes=K "
+                             "or pass y=None")
+        return None
+    return jnp.full((n,), num_classes, jnp.int32) if y is None else jnp.asarray(y, jnp.int32)
+
+
+class TimeMLP(eqx.Module):
+    """Time-conditioned MLP denoiser ``(n, dim) -> (n, dim)`` for vectors and 2-D toy data.
+
+    Args (keyword-only after ``dim``): ``hidden`` widths of the hidden layers; ``time_dim`` width of the
+    sinusoidal embedding and of the embedding MLP; ``activation`` (any of ``ACTIVATIONS``);
+    ``num_classes`` for class conditioning (a learned table of ``num_classes + 1`` rows added to the time
+    embedding; the last row is the null label). The output layer starts at zero.
+    """
+
+    time_mlp: tuple[Dense, Dense]
+    class_emb: jax.Array | None  # (num_classes + 1, time_dim)
+    layers: tuple[Dense, ...]
+    time_proj: tuple[Dense, ...]
+    out: Dense
+    dim: int = eqx.field(static=True)
+    time_dim: int = eqx.field(static=True)
+    activation: str = eqx.field(static=True)
+    num_classes: int | None = eqx.field(static=True)
+
+    def __init__(self, dim: int, *, hidden: Sequence[int] = (256, 256, 256), time_dim: int = 64,
+                 activation: str = "silu", num_classes: int | None = None, key):
+        hidden = tuple(int(h) for h in hidden)
+        if dim < 1 or time_dim < 2:
+            raise ValueError(f"dim={dim}, time_dim={time_dim}: need dim >= 1 and time_dim >= 2")
+        if not hidden or any(h < 1 for h in hidden):
+            raise ValueError(f"hidden={list(hidden)}: give at least one layer, each width >= 1")
+        get_activation(activation)
+        if num_classes is not None and num_classes < 1:
+            raise ValueError(f"num_classes={num_classes}: must be >= 1, or None for an unconditional model")
+        keys = iter(jax.random.split(key, 2 * len(hidden) + 4))
+        self.time_mlp = (Dense(time_dim, time_dim, key=next(keys)), Dense(time_dim, time_dim, key=next(keys)))
+        self.class_emb = (None if num_classes is None
+                          else jax.random.normal(next(keys), (num_classes + 1, time_dim), jnp.float32))
+        sizes = (dim, *hidden)
+        self.layers = tuple(Dense(a, b, key=next(keys)) for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+        self.time_proj = tuple(Dense(time_dim, h, key=next(keys)) for h in hidden)
+        self.out = _zero(Dense(hidden[-1], dim, key=next(keys)))
+        self.dim, self.time_dim, self.activation = int(dim), int(time_dim), activation
+        self.num_classes = None if num_classes is None else int(num_classes)
+
+    def __call__(self, x_t, t, y=None, *, key=None):
+        x_t = jnp.asarray(x_t)
+        if x_t.ndim != 2 or x_t.shape[1] != self.dim:
+            raise ValueError(f"x_t of shape {x_t.shape}; this denoiser takes (n, {self.dim})")
+        act = ACTIVATIONS[self.activation]
+        emb = self.time_mlp[1](act(self.time_mlp[0](timestep_embedding(t, self.time_dim))))  # (n, time_dim)
+        labels = _labels(y, self.num_classes, x_t.shape[0])
+        if labels is not None:
+            emb = emb + self.class_emb[labels]
+        emb = act(emb)
+        h = x_t
+        for layer, proj in zip(self.layers, self.time_proj, strict=True):
+            z = act(layer(h) + proj(emb))
+            h = h + z if z.shape == h.shape else z
+        return self.out(h)
+
+
+class ResBlock(eqx.Module):
+    """Residual block with time conditioning, channels-last ``(n, H, W, C_in) -> (n, H, W, C_out)``."""
+
+    norm1: GroupNorm
+    conv1: Conv2d
+    temb: Dense
+    norm2: GroupNorm
+    conv2: Conv2d
+    skip: Conv2d | None
+    dropout: float = eqx.field(static=True)
+
+    def __init__(self, c_in: int, c_out: int, time_dim: int, groups: int, dropout: float, *, key):
+        k1, k2, k3, k4 = jax.random.split(key, 4)
+        self.norm1, self.norm2 = GroupNorm(groups, c_in), GroupNorm(groups, c_out)
+        self.conv1, self.conv2 = Conv2d(c_in, c_out, 3, key=k1), Conv2d(c_out, c_out, 3, key=k2)
+        self.temb = Dense(time_dim, c_out, key=k3)
+        self.skip = None if c_in == c_out else Conv2d(c_in, c_out, 1, key=k4)
+        self.dropout = float(dropout)
+
+    def __call__(self, x, emb, path, key=None):
+        h = conv2d(self.conv1, jax.nn.silu(self.norm1(x)), path)
+        h = jax.nn.silu(self.norm2(h + self.temb(emb)[:, None, None, :]))
+        if key is not None and self.dropout:
+            h = jnp.where(jax.random.bernoulli(key, 1.0 - self.dropout, h.shape), h / (1.0 - self.dropout), 0.0)
+        h = conv2d(self.conv2, h, path)
+        return (x if self.skip is None else conv2d(self.skip, x, path)) + h
+
+
+class AttnBlock(eqx.Module):
+    """``x + attention(GroupNorm(x))`` over the ``H W`` positions of channels-last ``(n, H, W, C)``."""
+
+    norm: GroupNorm
+    attn: SelfAttention
+
+    def __init__(self, channels: int, groups: int, heads: int, *, key):
+        self.norm = GroupNorm(groups, channels)
+        self.attn = SelfAttention(channels, heads, key=key)
+
+    def __call__(self, x):
+        n, h, w, c = x.shape
+        return x + self.attn(self.norm(x).reshape(n, h * w, c)).reshape(x.shape)
+
+
+class UNet(eqx.Module):
+    """Time-conditioned U-Net denoiser on channels-last images ``(n, H, W, C) -> (n, H, W, C)``.
+
+    Args (keyword-only after ``image_shape``): ``image_shape`` ``(H, W, C)``; ``channels`` width per level
+    (each level after the first halves the resolution, rounding up); ``blocks_per_level`` residual blocks
+    per level on the way down (one more on the way up); ``attention_levels`` indices of the levels with
+    self-attention (the middle block always has it); ``attention_heads``; ``groups`` for every GroupNorm
+    (must divide every width); ``time_dim`` width of the time embedding; ``num_classes`` for class
+    conditioning (a learned table of ``num_classes + 1`` rows added to the time embedding, last row null);
+    ``dropout`` inside the residual blocks (only when a ``key`` is passed); ``conv`` path (see module doc).
+    """
+
+    conv_in: Conv2d
+    time_mlp: tuple[Dense, Dense]
+    class_emb: jax.Array | None  # (num_classes + 1, time_dim)
+    down: tuple[tuple[ResBlock | AttnBlock, ...], ...]  # per level: res (+ attn) per block
+    downsample: tuple[Conv2d, ...]
+    mid: tuple[ResBlock, AttnBlock, ResBlock]
+    up: tuple[tuple[ResBlock | AttnBlock, ...], ...]  # per level, deepest first
+    upsample: tuple[Conv2d, ...]  # deepest first
+    norm_out: GroupNorm
+    conv_out: Conv2d
+    image_shape: tuple[int, int, int] = eqx.field(static=True)
+    channels: tuple[int, ...] = eqx.field(static=True)
+    blocks_per_level: int = eqx.field(static=True)
+    num_classes: int | None = eqx.field(static=True)
+    conv: str = eqx.field(static=True)
+
+    def __init__(self, image_shape: Sequence[int], *, channels: Sequence[int] = (32, 64, 64),
+                 blocks_per_level: int = 1, attention_levels: Sequence[int] = (2,), attention_heads: int = 1,
+                 groups: int = 8, time_dim: int = 128, num_classes: int | None = None, dropout: float = 0.0,
+                 conv: str = "im2col", key):
+        image_shape = tuple(int(s) for s in image_shape)
+        channels = tuple(int(c) for c in channels)
+        if len(image_shape) != 3 or min(image_shape) < 1:
+            raise ValueError(f"image_shape={image_shape}: give (H, W, C) with positive sizes (channels last)")
+        if not channels or any(c < 1 or c % groups for c in channels) or groups < 1:
+            raise ValueError(f"channels={list(channels)}, groups={groups}: every width must be a positive "
+                             "multiple of groups")
+        if blocks_per_level < 1 or time_dim < 2:
+            raise ValueError(f"blocks_per_level={blocks_per_level}, time_dim={time_dim}: need >= 1 and >= 2")
+        attention_levels = tuple(int(i) for i in attention_levels)
+        if any(not 0 <= i < len(channels) for i in attention_levels):
+            raise ValueError(f"attention_levels={list(attention_levels)}: each must be a level index in "
+                             f"[0, {len(channels)})")
+        if conv not in CONV_PATHS:
+            raise ValueError(f"conv={conv!r}; choose one of {CONV_PATHS}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout={dropout}: must be in [0, 1)")
+        if num_classes is not None and num_classes < 1:
+            raise ValueError(f"num_classes={num_classes}: must be >= 1, or None for an unconditional model")
+        n_levels, c_img = len(channels), image_shape[2]
+        keys = iter(jax.random.split(key, 8 + 6 * n_levels * (blocks_per_level + 2)))
+
+        def res(a, b):
+            return ResBlock(a, b, time_dim, groups, dropout, key=next(keys))
+
+        def attn(c):
+            return AttnBlock(c, groups, attention_heads, key=next(keys))
+
+        self.conv_in = Conv2d(c_img, channels[0], 3, key=next(keys))
+        self.time_mlp = (Dense(channels[0], time_dim, key=next(keys)), Dense(time_dim, time_dim, key=next(keys)))
+        self.class_emb = (None if num_classes is None
+                          else jax.random.normal(next(keys), (num_classes + 1, time_dim), jnp.float32))
+        skips, down, downsample, c = [channels[0]], [], [], channels[0]
+        for i, ch in enumerate(channels):
+            level = []
+            for _ in range(blocks_per_level):
+                level += [res(c, ch)] + ([attn(ch)] if i in attention_levels else [])
+                c = ch
+                skips.append(c)
+            down.append(tuple(level))
+            if i < n_levels - 1:
+                downsample.append(Conv2d(c, c, 3, 2, key=next(keys)))
+                skips.append(c)
+        self.down, self.downsample = tuple(down), tuple(downsample)
+        self.mid = (res(c, c), attn(c), res(c, c))
+        up, upsample = [], []
+        for i in reversed(range(n_levels)):
+            level = []
+            for _ in range(blocks_per_level + 1):
+                level += [res(c + skips.pop(), channels[i])] + ([attn(channels[i])] if i in attention_levels
+                                                                else [])
+                c = channels[i]
+            up.append(tuple(level))
+            if i > 0:
+                upsample.append(Conv2d(c, c, 3, key=next(keys)))
+        self.up, self.upsample = tuple(up), tuple(upsample)
+        self.norm_out = GroupNorm(groups, c)
+        self.conv_out = _zero(Conv2d(c, c_img, 3, key=next(keys)))
+        self.image_shape, self.channels = image_shape, channels
+        self.blocks_per_level, self.conv = int(blocks_per_level), conv
+        self.num_classes = None if num_classes is None else int(num_classes)
+
+    def __call__(self, x_t, t, y=None, *, key=None):
+        x_t = jnp.asarray(x_t)
+        if x_t.shape[1:] != self.image_shape:
+            want = ", ".join(map(str, self.image_shape))
+            raise ValueError(f"x_t of shape {x_t.shape}; this U-Net takes (n, {want}) channels-last")
+        path, n = self.conv, x_t.shape[0]
+        n_res = sum(isinstance(b, ResBlock) for level in (*self.down, self.mid, *self.up) for b in level)
+        keys = list(jax.random.split(key, n_res)) if key is not None else [None] * n_res
+        emb = self.time_mlp[1](jax.nn.silu(self.time_mlp[0](timestep_embedding(t, self.channels[0]))))
+        labels = _labels(y, self.num_classes, n)
+        if labels is not None:
+            emb = emb + self.class_emb[labels]
+        emb = jax.nn.silu(emb)  # (n, time_dim); every block's projection reads SiLU(emb)
+
+        def block(b, h):
+            return b(h, emb, path, keys.pop()) if isinstance(b, ResBlock) else b(h)
+
+        h = conv2d(self.conv_in, x_t, path)
+        skips = [h]
+        for i, level in enumerate(self.down):
+            for k, b in enumerate(level):
+                h = block(b, h)
+                if k + 1 == len(level) or isinstance(level[k + 1], ResBlock):  # end of a (res, attn) unit
+                    skips.append(h)
+            if i < len(self.downsample):
+                h = conv2d(self.downsample[i], h, path)
+                skips.append(h)
+        for b in self.mid:
+            h = block(b, h)
+        for j, level in enumerate(self.up):
+            for b in level:
+                h = block(b, jnp.concatenate([h, skips.pop()], axis=-1) if isinstance(b, ResBlock) else h)
+            if j < len(self.upsample):
+                hh, ww = skips[-1].shape[1:3]
+                h = conv2d(self.upsample[j], upsample2(h)[:, :hh, :ww], path)
+        return conv2d(self.conv_out, jax.nn.silu(self.norm_out(h)), path)
