@@ -1,27 +1,32 @@
 """Which convolution path is fastest on this CPU inside a scanned training loop, and how fast the U-Net trains.
 
 Part ``stack``: a small U-Net-like stack of 3x3 convolutions (conv_in 32, stride-2 down to 64 and 64,
-nearest-upsample + conv back up, concatenated skips, SiLU; 11 convolutions) trained by ``value_and_grad`` and
-a plain SGD update, ``steps`` steps per jitted ``lax.scan``, batch 64, at 28x28 and 32x32 (1 channel). Three
-variants with the same weights:
+nearest-upsample + conv back up, concatenated skips, SiLU; 11 convolutions, 286,785 parameters) trained by
+``value_and_grad`` and a plain SGD update, ``steps`` steps per jitted loop, batch 64, at 28x28 and 32x32
+(1 channel). Four variants with the same weights:
 
-* ``im2col``: :class:`pinngen.core.nn.Conv2d` (patches + one matrix product), channels-last;
-* ``lax-nhwc``: ``lax.conv_general_dilated`` with NHWC / HWIO;
-* ``lax-nchw``: ``lax.conv_general_dilated`` with NCHW / OIHW (the layout of jax-ml/jax#12868).
+* ``im2col``: :class:`pinngen.core.nn.Conv2d` (patches + one matrix product), channels-last, JAX's autodiff;
+* ``lax-nhwc``: ``lax.conv_general_dilated`` with NHWC / HWIO, JAX's autodiff;
+* ``lax-nchw``: ``lax.conv_general_dilated`` with NCHW / OIHW (the layout of jax-ml/jax#12868), JAX's autodiff;
+* ``lax-nhwc-vjp``: :func:`pinngen.core.nn.conv_lax.conv2d_nhwc`, NHWC / HWIO forward with the hand-written
+  backward pass (input gradient as a canonical convolution, weight gradient as cached matrix products).
 
-Forward-only time is measured the same way: ``steps`` forward passes chained in a ``lax.scan`` (as a sampler
-runs them).
+Forward-only time is measured the same way: ``steps`` forward passes chained in the loop (as a sampler runs
+them).
 
 Part ``unet``: :class:`pinngen.generative.diffusion.denoisers.UNet` (channels (32, 64, 64), one block per
-level, attention at the lowest level and in the middle, GroupNorm 8, time embedding 128) with
-``conv="im2col"`` and ``conv="lax"``: Adam training steps on the epsilon-prediction loss (linear 1,000-step
-schedule, random timesteps and noise drawn inside the step) in one ``lax.scan``, batch 64, 28x28x1; and
-forward-only time per image at batch 64, also inside a ``lax.scan``.
+level, attention at 7x7 and in the middle, GroupNorm 8, time embedding 128; 1,112,801 parameters) with
+``conv="im2col"`` and ``conv="lax"`` (= ``lax-nhwc-vjp``): Adam training steps on the epsilon-prediction loss
+(linear 1,000-step schedule, random timesteps and noise drawn inside the step), batch 64, 28x28x1; and
+forward-only time per image at batch 64.
 
-Each thread count runs in its own process, confined to the first N cores by ``os.sched_setaffinity`` before
-JAX is imported (thread variables alone let XLA use more). Inside it every variant is compiled and run
-once, then the variants alternate for ``--rounds`` rounds; reported: medians in ms per step and images/s,
-process CPU seconds per step, and the load average (``os.getloadavg``) before and after.
+The loops are ``lax.fori_loop`` with a traced trip count (a while loop, what ``lax.scan`` compiles to), so one
+compilation serves a 1-step probe and the timed runs; a variant whose probe step takes longer than ``--cap``
+seconds is reported from that single step only. Each thread count runs in its own process, confined to the
+first N cores by ``os.sched_setaffinity`` before JAX is imported (thread variables alone let XLA use more).
+Inside it every variant is compiled and probed, then the fast variants alternate for ``--rounds`` rounds;
+reported: medians in ms per step and images/s, process CPU seconds per step, and the load average
+(``os.getloadavg``) before and after.
 
     .venv/bin/python bench/conv_paths.py [--threads 1 2] [--rounds 3] [--parts stack unet]
 
@@ -48,7 +53,8 @@ UNET_VARIANTS = ("im2col", "lax")
 def _pin(threads: int) -> None:
     os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:threads])
     flag = "true" if threads > 1 else "false"
-    os.environ["XLA_FLAGS"] = f"--xla_cpu_multi_thread_eigen={flag}"
+    extra = os.environ.get("XLA_FLAGS", "")  # e.g. to try XLA's CPU options: kept after ours
+    os.environ["XLA_FLAGS"] = f"--xla_cpu_multi_thread_eigen={flag} {extra}".strip()
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)
     os.environ["JAX_PLATFORMS"] = "cpu"

@@ -12,8 +12,14 @@ OpenMP thread variables set to ``--threads``; the order flips every seed.
 - pinngen: ``pinngen run ddpm-fashion --set train.max_train_seconds=B``, then ``pinngen sample RUN -n N --sampler
   ddim --steps 50 --eta 0``. Its sampling seconds per image are the whole command's wall time over N (process
   start, JAX import and compilation included: this counts against pinngen); the peer's are its sampling loop only.
+  `pinngen run`'s own evaluation after training is trimmed (PINNGEN_EVAL_TRIM; training is untouched).
 
-    .venv/bin/python bench/ddpm_vs_diffusers.py                 # 3 seeds x (1200 s + sampling) per side: ~2.5 h
+Training images/s: steps x 64 over each side's training-loop clock (pinngen: the history's ``time``, the clock
+``max_train_seconds`` reads, compilation included; peer: from its first step, eager warm-up included). "steady"
+leaves out the start (pinngen: its first compiled chunk; peer: its first 10 steps). Sampling batches: each side
+its own (peer 64, its fastest per image here; pinngen 500, the experiment's own evaluation batch).
+
+    .venv/bin/python bench/ddpm_vs_diffusers.py                 # 3 seeds x 2 sides x (1200 s + sampling): ~3 h
     .venv/bin/python bench/ddpm_vs_diffusers.py --smoke         # tiny budget and N, end to end
     .venv/bin/python bench/ddpm_vs_diffusers.py --sides diffusers gaussian --seeds 0
 
@@ -30,6 +36,7 @@ import os
 import platform
 import re
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -88,7 +95,8 @@ def call(cmd: list[str], cores: str, env: dict, logfile: Path) -> dict:
 
 def run_peer(a, seed: int, d: Path, env: dict) -> dict:
     c = call([a.peer_python, PEER_SCRIPT, "--train-seconds", a.budget_seconds, "--n", a.n, "--seed", seed,
-              "--threads", a.threads, "--sample-batch", a.sample_batch, "--out-dir", d], a.cores, env, d / "log.txt")
+              "--threads", a.threads, "--sample-batch", a.peer_sample_batch, "--out-dir", d],
+             a.cores, env, d / "log.txt")
     res = dict(command=c)
     if c["rc"] == 0:
         r = json.loads((d / "result.json").read_text())
@@ -135,6 +143,8 @@ def _pinngen_train_figures(run: Path) -> dict:
 
 def run_pinngen(a, seed: int, d: Path, env: dict) -> dict:
     run = d / "run"
+    if run.is_dir():  # a previous attempt of this side and seed (not --reuse'd): start afresh
+        shutil.rmtree(run)
     trim = [] if a.pinngen_full_eval else PINNGEN_EVAL_TRIM
     sets = [x for s in [f"train.max_train_seconds={a.budget_seconds}", *trim, *a.pinngen_set] for x in ("--set", s)]
     c1 = call([PINNGEN, "run", "ddpm-fashion", "--out", run, "--seed", seed, "--no-progress", *sets],
@@ -148,7 +158,7 @@ def run_pinngen(a, seed: int, d: Path, env: dict) -> dict:
         res["train_figures_error"] = f"{type(e).__name__}: {e}"
     samples = d / "samples.npy"
     c2 = call([PINNGEN, "sample", run, "-n", a.n, "--sampler", "ddim", "--steps", 50, "--eta", 0, "--seed", seed,
-               "--batch", a.sample_batch, "--out", samples], a.cores, env, d / "log_sample.txt")
+               "--batch", a.pinngen_sample_batch, "--out", samples], a.cores, env, d / "log_sample.txt")
     res["sample_command"] = c2
     if c2["rc"] == 0:
         res.update(samples=str(samples), sample_s_per_image=c2["wall_s"] / a.n)
@@ -286,7 +296,10 @@ def parse_args(argv=None):
     ap.add_argument("--cores", default=None, help="taskset core list (default: the first --threads allowed cores)")
     ap.add_argument("--sides", nargs="+", choices=SIDES, default=list(DEFAULT_SIDES))
     ap.add_argument("--smoke", action="store_true", help="budget 30 s, N 64, seed 0: a quick end-to-end check")
-    ap.add_argument("--sample-batch", type=int, default=250, help="images sampled at a time, both sides")
+    ap.add_argument("--peer-sample-batch", type=int, default=64,
+                    help="images the peer samples at a time (64: its fastest per image here, faster than 250)")
+    ap.add_argument("--pinngen-sample-batch", type=int, default=500,
+                    help="`pinngen sample --batch` (500: the experiment's own evaluation.batch_size)")
     ap.add_argument("--peer-python", default="/work/venvs/diffusers/bin/python", help="the peer venv's python")
     ap.add_argument("--pinngen-set", action="append", default=[], metavar="KEY=VALUE",
                     help="extra --set for `pinngen run ddpm-fashion` (repeatable)")
@@ -314,8 +327,8 @@ def parse_args(argv=None):
             ap.error(f"--threads {a.threads}: only {len(allowed)} cores are allowed here ({allowed}); lower it")
         a.cores = ",".join(map(str, allowed[:a.threads]))
     if "diffusers" in a.sides and not Path(a.peer_python).is_file():
-        ap.error(f"--peer-python {a.peer_python} does not exist; build the peer venv (see bench/README.md) "
-                 f"or leave diffusers out of --sides")
+        ap.error(f"--peer-python {a.peer_python} does not exist; build the peer venv (bench/peers/diffusers_ddpm.py "
+                 f"says how) or leave diffusers out of --sides")
     return a
 
 
@@ -351,11 +364,15 @@ def main(argv=None) -> int:
             results.append(rec)
             log(f"{side} seed {seed}: {json.dumps(rec.get('metrics'))}")
     md = table(results, list(a.sides), a.seeds)
+    refs = [r["reference_fd"] for r in results if r.get("reference_fd") is not None]
+    ref = f"Real test images against the same training images score FD {med(refs):.2f} (median)." if refs else ""
     header = (f"# pinngen DDPM vs HF diffusers DDPM (Fashion-MNIST)\n\n{datetime.date.today()}, {platform.node()}, "
               f"{os.cpu_count()} CPUs, cores {a.cores}, {a.threads} threads per side, training budget "
               f"{a.budget_seconds:.0f} s per side, N = {a.n}, DDIM-50 eta 0 with EMA weights, seeds {a.seeds}. "
-              f"pinngen sampling s/image = whole `pinngen sample` command / N (start-up and compilation "
-              f"included); diffusers: its sampling loop only.\n\n")
+              f"pinngen sampling s/image = whole `pinngen sample --batch {a.pinngen_sample_batch}` command / N "
+              f"(start-up and compilation included); diffusers: its sampling loop only (batch "
+              f"{a.peer_sample_batch}). Training images/s on each training loop's clock, start-up included; "
+              f"steady: without the first compiled chunk / first 10 steps. {ref}\n\n")
     (a.out_dir / "table.md").write_text(header + md + "\n")
     (a.out_dir / "results.json").write_text(json.dumps(dict(args={k: str(v) for k, v in vars(a).items()},
                                                             results=results), indent=1, default=str))

@@ -5,9 +5,15 @@
 - :mod:`.embeddings`: :class:`FourierFeatures`, :class:`PeriodicEmbedding`.
 - :mod:`.conv`: :class:`Conv2d` (patches + one matmul, the fast path on CPU), :class:`ConvEncoder`,
   :class:`ConvDecoder`.
+- :mod:`.conv_lax`: :func:`conv2d_nhwc` (``lax.conv`` channels-last with a hand-written backward pass; the
+  faster path inside a training loop on CPU, measured in ``bench/conv_paths.py``).
+- :mod:`.norm`: :class:`GroupNorm`, :func:`group_norm`; :mod:`.attention`: :class:`SelfAttention`,
+  :func:`attention`.
 """
 
+from .attention import SelfAttention, attention
 from .conv import Conv2d, ConvDecoder, ConvEncoder, as_chw, upsample2
+from .conv_lax import conv2d_nhwc
 from .embeddings import FourierFeatures, PeriodicEmbedding
 from .mlp import (
     ACTIVATIONS,
@@ -21,6 +27,7 @@ from .mlp import (
     get_activation,
     trainable_filter,
 )
+from .norm import GroupNorm, group_norm
 
 __all__ = [
     "ACTIVATIONS",
@@ -33,11 +40,16 @@ __all__ = [
     "Dense",
     "FourierFeatures",
     "Frozen",
+    "GroupNorm",
     "PeriodicEmbedding",
+    "SelfAttention",
     "as_chw",
+    "attention",
+    "conv2d_nhwc",
     "count_params",
     "format_table",
     "get_activation",
+    "group_norm",
     "trainable_filter",
     "upsample2",
 ]

@@ -2,21 +2,25 @@
 
 ``conv2d_nhwc(x, weight, bias, stride)``: ``x`` ``(n, H, W, C_in)``, ``weight`` ``(k, k, C_in, C_out)`` (HWIO,
 the layout of :class:`pinngen.core.nn.Conv2d`), zero padding ``k // 2``, stride 1 or 2 (output
-``ceil(H / stride)`` for odd ``k``) -> ``(n, H', W', C_out)``. Same numbers as ``Conv2d``; different speed.
+``ceil(H / stride)`` for odd ``k``) -> ``(n, H', W', C_out)``. The same function as ``Conv2d`` (to float32
+rounding); a different speed.
 
-Why a custom VJP: XLA on CPU runs a convolution fast (through Eigen) only in the canonical form NHWC input /
-HWIO kernel / NHWC output. The forward pass is canonical, but the gradients JAX derives are convolutions with
-permuted dimension numbers, which XLA lowers to plain loops: inside a ``lax.scan`` (our training loop) the
-input gradient ran ~40x and the weight gradient ~300x slower than the forward here (measured in
-``bench/conv_paths.py``; see jax-ml/jax#12868). The backward below uses only fast operations:
+Why a custom VJP: XLA on CPU runs a convolution fast (YNNPACK or Eigen kernels) only in the canonical form NHWC
+input / HWIO kernel / NHWC output. The forward pass is canonical, but the gradients JAX derives are
+convolutions with permuted dimension numbers, which XLA lowers to plain loops: inside a loop (our training
+step runs in one) the input gradient took ~40x and the weight gradient ~300x the forward's time (28x28x32,
+batch 64, one core; jax-ml/jax#12868). The backward below uses only fast operations:
 
-* input gradient: the gradient zero-dilated by the stride, padded, and convolved (canonical form again)
+* input gradient: the output gradient zero-dilated by the stride, padded, and convolved (canonical form again)
   with the kernel flipped in space and transposed in channels (the transposed convolution);
-* weight gradient: one matrix product per tap, ``G^T @ X[o : o + R]``, where ``X`` is the zero-padded input
-  flattened to ``(R = n (H+2p)(W+2p), C_in)`` (a free reshape), ``o = kh (W + 2p) + kw`` the tap's flat
-  offset (a contiguous row window of ``X``, no strided copy), and ``G`` the output gradient placed on the same
-  padded grid (zero elsewhere), transposed once. No im2col patch matrix (9 strided copies of the input
-  interleaved by channel) is ever built, and no product has a transposed operand.
+* weight gradient: the padded input of a chunk of samples, flattened to rows ``X`` ``(R, C_in)`` (a free
+  reshape), and the output gradient placed on the same padded grid (zero elsewhere) and transposed once,
+  ``G^T`` ``(C_out, R')``; tap ``(kh, kw)`` is then the product ``G^T @ X[o : o + R']`` with the flat offset
+  ``o = kh (W + 2p) + kw`` (a contiguous window of rows: no strided copy, no transposed operand, no im2col
+  patch matrix). A loop runs over chunks small enough to stay in the core's cache.
+
+Measured inside the U-Net's training step (``bench/conv_paths.py``, notes in BENCHMARKS.md): the weight gradient
+still costs 2-3x the forward convolution and runs on one core; input gradient and forward cost about the same.
 """
 
 from __future__ import annotations
@@ -48,8 +52,8 @@ def conv2d_nhwc(x, weight, bias, stride: int = 1):
 
 
 def _fwd(x, weight, bias, stride):
-    # The zero padding is explicit (XLA writes it from the producer's fusion) and the padded input is the
-    # residual: the weight gradient reads exactly that layout, so the backward pass never pads x again.
+    # The zero padding is explicit and the padded input is the residual: the weight gradient reads exactly
+    # that layout, so the backward pass never pads x again.
     xp = _pad(x, weight.shape[0] // 2)
     return _forward_padded(xp, weight, bias, stride), (xp, weight)
 
@@ -104,7 +108,11 @@ def _weight_grad(xp, g, k: int, s: int):
         gt = jax.lax.optimization_barrier(gc.T)  # (C_out, span)
         return acc + jnp.stack([gt @ jax.lax.slice_in_dim(xc, o, o + span) for o in offsets]), None
 
-    dw = jax.lax.scan(chunk, jnp.zeros((k * k, c_out, c_in), xp.dtype), (xf, gg))[0]  # (k^2, C_out, C_in)
+    zero = jnp.zeros((k * k, c_out, c_in), xp.dtype)
+    if n == nc:  # one chunk: no loop (fewer while loops to compile)
+        dw = chunk(zero, (xf[0], gg[0]))[0]
+    else:
+        dw = jax.lax.scan(chunk, zero, (xf, gg))[0]  # (k^2, C_out, C_in)
     return jnp.transpose(dw.reshape(k, k, c_out, c_in), (0, 1, 3, 2))
 
 
@@ -118,3 +126,4 @@ def _bwd(stride, res, g):
 
 
 conv2d_nhwc.defvjp(_fwd, _bwd)
+

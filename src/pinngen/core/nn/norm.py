@@ -19,23 +19,23 @@ __all__ = ["GroupNorm", "group_norm"]
 def group_norm(x, groups: int, scale=None, shift=None, eps: float = 1e-5):
     """Normalise ``x`` of shape ``(n, ..., C)`` per sample and per group of ``C // groups`` channels.
 
-    Computed for speed on CPU (3-4x faster forward + backward than reductions over a ``(n, HW, G, C/G)``
-    reshape, measured at 28x28x32, batch 64): per-channel sums over the positions first (a reduction over
-    a non-minor axis, vectorised along channels), then over each group's few channels; the mean of squares
-    comes from the same pass (variance clipped at zero against float32 cancellation); and the output is one
-    per-(sample, channel) affine map ``x a + b`` that folds in ``scale`` and ``shift`` (shape ``(C,)``).
+    Written for speed on CPU (forward + backward 2.5x faster than reductions over a ``(n, HW, G, C/G)``
+    reshape, measured at 28x28x32, batch 64): sums over the positions first, per channel (a reduction over a
+    non-minor axis, vectorised along channels), then over each group's few channels; the output is one
+    per-(sample, channel) affine map ``x a + b`` that folds in ``scale`` and ``shift`` (shape ``(C,)``). The
+    variance is the mean of squared deviations from the mean (two passes): the one-pass
+    ``E[x^2] - E[x]^2`` is 25 % faster but cancels in float32 when the mean is large against the spread.
     """
     n, c = x.shape[0], x.shape[-1]
     per = c // groups
     xf = x.reshape(n, -1, c)  # (n, positions, C)
     count = xf.shape[1] * per
-    mean = jnp.sum(xf, axis=1).reshape(n, groups, per).sum(-1) / count  # (n, groups)
-    sq = jnp.sum(jnp.square(xf), axis=1).reshape(n, groups, per).sum(-1) / count
-    inv = jax.lax.rsqrt(jnp.maximum(sq - jnp.square(mean), 0.0) + eps)
-    a = jnp.repeat(inv, per, axis=1)  # (n, C)
+    mean = jnp.repeat(jnp.sum(xf, axis=1).reshape(n, groups, per).sum(-1) / count, per, axis=1)  # (n, C)
+    var = jnp.sum(jnp.square(xf - mean[:, None, :]), axis=1).reshape(n, groups, per).sum(-1) / count
+    a = jnp.repeat(jax.lax.rsqrt(var + eps), per, axis=1)  # (n, C)
     if scale is not None:
         a = a * scale
-    b = -jnp.repeat(mean, per, axis=1) * a
+    b = -mean * a
     if shift is not None:
         b = b + shift
     return (xf * a[:, None, :] + b[:, None, :]).reshape(x.shape)
