@@ -16,7 +16,8 @@ them).
 
 Part ``unet``: :class:`pinngen.generative.diffusion.denoisers.UNet` (channels (32, 64, 64), one block per
 level, attention at 7x7 and in the middle, GroupNorm 8, time embedding 128; 1,112,801 parameters) with
-``conv="im2col"`` and ``conv="lax"`` (= ``lax-nhwc-vjp``): Adam training steps on the epsilon-prediction loss
+``conv="im2col"`` and ``conv="lax"`` (= ``lax-nhwc-vjp``), both with the default ``split=4`` (the batch run as 4
+independent pieces), and ``lax-split1`` (one piece): Adam training steps on the epsilon-prediction loss
 (linear 1,000-step schedule, random timesteps and noise drawn inside the step), batch 64, 28x28x1; and
 forward-only time per image at batch 64.
 
@@ -47,7 +48,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BATCH = 64
 STACK_VARIANTS = ("im2col", "lax-nhwc", "lax-nchw", "lax-nhwc-vjp")
-UNET_VARIANTS = ("im2col", "lax")
+UNET_VARIANTS = ("im2col", "lax", "lax-split1")  # the model's default split (4 pieces), and lax in one piece
 
 
 def _pin(threads: int) -> None:
@@ -164,7 +165,8 @@ def _unet_case(conv, size):
     from pinngen.core.nn import count_params
     from pinngen.generative.diffusion.denoisers import UNet
 
-    model = UNet((size, size, 1), conv=conv, key=jax.random.PRNGKey(0))
+    path, _, one = conv.partition("-split")
+    model = UNet((size, size, 1), conv=path, key=jax.random.PRNGKey(0), **({"split": int(one)} if one else {}))
     alpha_bar = jnp.cumprod(1.0 - jnp.linspace(1e-4, 0.02, 1000))
     x0 = jax.random.uniform(jax.random.PRNGKey(1), (BATCH, size, size, 1)) * 2 - 1
     opt = optax.adam(1e-3)

@@ -6,6 +6,10 @@ with the project's metric (`pinngen.generative.sample_metrics.evaluate_samples`)
 the ratio of each Fréchet distance to DDPM's and the speed-up.
 
     python bench/ddim_vs_ddpm.py RUN_DIR [--n 500] [--samplers ddpm ddim-50 ddim-20] [--seeds 0 1 2]
+
+A DDIM name may carry options after its step count, joined by ``-``: ``eta1`` (any eta), ``trailing`` /
+``linspace`` (timestep spacing), ``keepeps`` (keep the model's eps_hat after clipping x0_hat, HF diffusers'
+default, instead of recomputing it): e.g. ``ddim-50-eta1-keepeps``.
 """
 
 from __future__ import annotations
@@ -20,14 +24,34 @@ import jax
 import numpy as np
 
 import pinngen
+from pinngen.core import checkpoint as ckpt
+from pinngen.generative import diffusion_experiment as DE
 from pinngen.generative import sample_metrics as SM
+from pinngen.generative.diffusion_data import from_model_space
 
 
 def parse(name: str) -> dict:
     if name == "ddpm":
         return {"sampler": "ddpm"}
-    kind, _, steps = name.partition("-")
-    return {"sampler": kind, "steps": int(steps)}
+    kind, steps, *extra = name.split("-")
+    opts = {"sampler": kind, "steps": int(steps)}
+    for e in extra:
+        if e.startswith("eta"):
+            opts["eta"] = float(e[3:])
+        elif e in ("leading", "trailing", "linspace"):
+            opts["spacing"] = e
+        elif e == "keepeps":
+            opts["recompute_eps"] = False
+        else:
+            raise SystemExit(f"sampler option {e!r} in {name!r}: use etaX, leading/trailing/linspace or keepeps")
+    return opts
+
+
+def draw(run, n: int, seed: int, batch: int, opts: dict):
+    """``n`` samples in [0, 1] from the run's EMA weights through the kind's own sampling code."""
+    spec = ckpt.load_spec(run.path / "model")
+    x = DE.draw(run.model, spec, n, jax.random.PRNGKey(seed), batch_size=batch, **opts)
+    return from_model_space(x, spec)
 
 
 def main() -> None:
@@ -45,9 +69,9 @@ def main() -> None:
         for name in a.samplers:
             opts = parse(name)
             if opts["sampler"] != "ddpm":  # compile outside the clock (for DDPM compiling is < 1 % of the run)
-                run.sample(a.batch, seed=10_000 + seed, batch=a.batch, **opts)
+                draw(run, a.batch, 10_000 + seed, a.batch, opts)
             t0 = time.perf_counter()
-            x = run.sample(a.n, seed=seed, batch=a.batch, **opts)
+            x = draw(run, a.n, seed, a.batch, opts)
             sec = (time.perf_counter() - t0) / a.n
             m = SM.evaluate_samples(x, dataset=dataset, seed=seed)["samples"]
             rows.setdefault(name, []).append({"seed": seed, "fd": m["frechet_distance"], "s_per_sample": sec,

@@ -20,6 +20,9 @@ KINDS: dict[str, str] = {
     "autoencoder": "pinngen.generative.ae_experiment:KIND",
     "ae-compare": "pinngen.generative.ae_experiment:COMPARE_KIND",
     "diffusion": "pinngen.generative.diffusion_experiment:KIND",
+    "generative-compare": "pinngen.generative.compare_experiment:KIND",
+    "gan": "pinngen.generative.gan_experiment:KIND",
+    "flow": "pinngen.generative.flow_experiment:KIND",
 }
 
 

@@ -115,7 +115,7 @@ def _train_and_evaluate(cfg: RunConfig, kind, setup, run_dir: Path, resume: bool
     # Families that train with an EMA (diffusion, GANs) are judged on the averaged weights.
     metrics.update(kind.evaluate(cfg, setup, ema if ema is not None else model, history, run_dir))
     metrics["summary"].update(steps=int(len(history)), train_seconds=round(train_s, 3),
-                              final_loss=history.last("loss"))
+                              final_loss=history.last("loss") if "loss" in history else None)
     if ema is not None:
         metrics["summary"]["evaluated_on"] = "ema"
     metrics["phases"] = history.meta.get("phases", [])

@@ -17,7 +17,8 @@ report, the contract test suite) talks to a family only through these fields:
   diagnosis: ``metrics["tables"]`` entries, ``Identified unknowns``, and tables the report makes of
   list/dict metrics (``per_class_accuracy`` -> ``Per class accuracy``);
 - ``contract_config``: a small, fast config (a dict, merged over the kind's defaults) the contract test
-  suite trains: registering a kind is enough to have it checked.
+  suite trains: registering a kind is enough to have it checked. ``None`` for a kind that only orchestrates
+  other runs (``generative-compare``): it has no model of its own to check, and its own tests cover it.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ class Kind:
     log_prob: Callable[..., Any] | None = None
     headline: Callable[[dict], str] | None = None
     lead_tables: tuple[str, ...] = ()
-    contract_config: dict = field(default_factory=dict)
+    contract_config: dict | None = field(default_factory=dict)
     description: str = ""
 
     @property

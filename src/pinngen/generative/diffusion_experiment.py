@@ -249,8 +249,9 @@ def _labels(spec: dict, n: int, labels) -> jnp.ndarray | None:
 
 def draw(model, spec: dict, n: int, key, *, sampler: str | None = None, steps: int | None = None,
          eta: float | None = None, guidance: float | None = None, labels=None, spacing: str | None = None,
-         trajectory=None, batch_size: int | None = None):
-    """``n`` samples in model space (and the trajectory when asked): the run's sampler unless overridden."""
+         trajectory=None, batch_size: int | None = None, recompute_eps: bool = True):
+    """``n`` samples in model space (and the trajectory when asked): the run's sampler unless overridden
+    (``recompute_eps``: DDIM's eps from the clipped x0, see :func:`samplers._x0_eps`)."""
     s, T = spec["sampling"], spec["diffusion"]["T"]
     sampler = sampler or s["sampler"]
     if sampler not in ("ddim", "ddpm"):
@@ -270,15 +271,18 @@ def draw(model, spec: dict, n: int, key, *, sampler: str | None = None, steps: i
               prediction=spec["diffusion"]["prediction"], y=y, guidance=guidance,
               num_classes=spec["num_classes"] or None, clip=s["clip"] and spec["data_kind"] == "image",
               return_trajectory=trajectory)
+    if sampler == "ddim":
+        kw["recompute_eps"] = recompute_eps
     return S.sample_batched(model, schedule_of(spec), key, tuple(spec["shape"]), n,
                             batch_size=batch_size or min(n, 500), **kw)
 
 
 def sample(model, spec: dict, n: int, key, *, sampler: str | None = None, steps: int | None = None,
-           eta: float | None = None, guidance: float | None = None, labels=None, batch_size: int | None = None):
+           eta: float | None = None, guidance: float | None = None, labels=None, spacing: str | None = None,
+           batch_size: int | None = None):
     """``n`` samples in the data's units: images in [0, 1] with the data's shape, vectors in its units."""
     x = draw(model, spec, n, key, sampler=sampler, steps=steps, eta=eta, guidance=guidance, labels=labels,
-             batch_size=batch_size)
+             spacing=spacing, batch_size=batch_size)
     return D.from_model_space(x, spec)
 
 

@@ -1,7 +1,8 @@
 """The variational autoencoder (Kingma & Welling 2014; beta-VAE: Higgins et al. 2017).
 
-A Gaussian encoder ``q(z|x) = N(mu(x), diag exp(log_var(x)))``, a standard normal prior ``p(z)``, and a
-decoder that outputs the parameters of a per-pixel observation model ``p(x|z)``:
+A Gaussian encoder ``q(z|x) = N(mu(x), diag exp(log_var(x)))``, a prior ``p(z)`` (the standard normal, or a
+learned flow: :mod:`pinngen.generative.vae_prior`), and a decoder that outputs the parameters of a per-pixel
+observation model ``p(x|z)``:
 
 * ``logistic`` (default): discretised logistic over the image's ``levels`` (location and log-scale per
   pixel); a proper distribution over 8-bit pixels, so its bound is in honest bits/dim.
@@ -17,9 +18,10 @@ Images go in and come out as intensities ``x = pixel / (levels - 1)`` in [0, 1],
 
 Loss terms (nats per image, per-sample sums averaged over the batch): ``reconstruction`` =
 ``-E_q log p(x|z)`` from one reparameterised draw (Kingma & Welling 2014, Eq. 7), and ``kl`` = the closed
-form ``KL(q(z|x) || p(z))``. Their sum is the negative ELBO. The beta-VAE objective
-``reconstruction + beta kl`` is a training weight, not part of the terms: ``fit(..., weights={"kl": beta})``,
-so the recorded terms always add up to the negative ELBO and ``diagnose()`` sees the true KL.
+form ``KL(q(z|x) || N(0, I))``, or with a flow prior the Monte-Carlo ``log q(z|x) - log p(z)`` at the same
+draw. Their sum is the negative ELBO. The beta-VAE objective ``reconstruction + beta kl`` is a training
+weight, not part of the terms: ``fit(..., weights={"kl": beta})``, so the recorded terms always add up to
+the negative ELBO and ``diagnose()`` sees the true KL.
 """
 
 from __future__ import annotations
@@ -59,11 +61,14 @@ class VAE(eqx.Module):
         variance: for ``gaussian``: ``learned`` per pixel, or ``fixed`` at ``sigma``.
         levels: number of pixel values (256 for 8-bit images, 17 for the 0..16 digits).
         activation: hidden activation name.
+        prior: ``None`` for the standard normal prior, or a :class:`pinngen.generative.vae_prior.FlowPrior`
+            (built by the caller) trained jointly with the encoder and decoder.
         key: PRNG key for the initial weights.
     """
 
     encoder: eqx.Module  # (n, H, W) -> (n, 2 latent)
     decoder: eqx.Module  # (n, latent) -> (n, P D) dense or (n, P, H, W) conv
+    prior: eqx.Module | None  # None: N(0, I); else a FlowPrior with log_prob, sample and kl
     image_shape: tuple[int, int] = eqx.field(static=True)
     latent_dim: int = eqx.field(static=True)
     architecture: str = eqx.field(static=True)
@@ -75,7 +80,7 @@ class VAE(eqx.Module):
     def __init__(self, *, image_shape: Sequence[int], latent_dim: int = 16, architecture: str = "dense",
                  hidden: Sequence[int] = (512, 256), channels: Sequence[int] = (32, 64),
                  observation: str = "logistic", variance: str = "learned", sigma: float = 0.1,
-                 levels: int = 256, activation: str = "relu", key, dtype=jnp.float32):
+                 levels: int = 256, activation: str = "relu", prior=None, key, dtype=jnp.float32):
         image_shape = tuple(int(s) for s in image_shape)
         if len(image_shape) != 2 or min(image_shape) < 1:
             raise ValueError(f"image_shape={image_shape}: expected (H, W) with H, W >= 1")
@@ -91,6 +96,10 @@ class VAE(eqx.Module):
             raise ValueError(f"sigma={sigma}: the fixed decoder standard deviation must be > 0")
         if levels < 2:
             raise ValueError(f"levels={levels}: images need at least 2 pixel values")
+        if prior is not None and getattr(prior, "latent_dim", None) != latent_dim:
+            raise ValueError(f"the prior is over {getattr(prior, 'latent_dim', None)} latent units, the VAE has "
+                             f"latent_dim={latent_dim}; build the prior with the same latent_dim")
+        self.prior = prior
         n_par = _PARAMS[observation] - (observation == "gaussian" and variance == "fixed")
         dims = image_shape[0] * image_shape[1]
         ke, kd = jax.random.split(key)
@@ -184,7 +193,23 @@ def loss_terms(model: VAE, batch, key) -> dict[str, jax.Array]:
     mean, log_var = encode(model, x)
     z = reparameterize(mean, log_var, kz)
     rec = -log_likelihood(model, decoder_params(model, z), x, ku)
-    return {"reconstruction": jnp.mean(rec), "kl": jnp.mean(L.standard_normal_kl(mean, log_var))}
+    kl = L.standard_normal_kl(mean, log_var) if model.prior is None else model.prior.kl(mean, log_var, z)
+    return {"reconstruction": jnp.mean(rec), "kl": jnp.mean(kl)}
+
+
+def prior_log_prob(model: VAE, z):
+    """``log p(z)`` under the model's prior, for ``z`` (..., latent) -> (...)."""
+    if model.prior is None:
+        zero = jnp.zeros_like(z)
+        return L.gaussian_log_density(z, zero, zero)
+    return model.prior.log_prob(z)
+
+
+def draw_prior(model: VAE, n: int, key):
+    """``n`` latent codes (n, latent) from the model's prior."""
+    if model.prior is None:
+        return jax.random.normal(key, (n, model.latent_dim))
+    return model.prior.sample(n, key)
 
 
 def log_weights(model: VAE, x, key, n: int, *, data_key):
@@ -209,8 +234,7 @@ def log_weights(model: VAE, x, key, n: int, *, data_key):
     else:
         xs = jnp.broadcast_to(x, (n, *x.shape)).reshape(n * b, *x.shape[1:])
         ll = log_likelihood(model, params, xs, None)
-    zero = jnp.zeros_like(mean)
-    log_prior = L.gaussian_log_density(z, zero, zero)  # (n, b)
+    log_prior = prior_log_prob(model, z)  # (n, b)
     log_q = L.gaussian_log_density(z, mean, log_var)  # (n, b)
     return ll.reshape(n, b) + log_prior - log_q
 
@@ -225,14 +249,14 @@ def decode(model: VAE, z):
 
 
 def sample(model: VAE, n: int, key, *, pixel_noise: bool = False):
-    """``n`` images (n, H, W) in [0, 1] from ``z ~ N(0, I)``.
+    """``n`` images (n, H, W) in [0, 1] from ``z ~ p(z)`` (the model's prior).
 
     By default the decoder's mean image is returned (what VAE papers show: smooth, often blurry); with
     ``pixel_noise=True`` pixels are drawn from ``p(x|z)`` and rounded to the ``levels`` grid (grainy: the
     model's independent per-pixel noise made visible).
     """
     kz, kx = jax.random.split(key)
-    z = jax.random.normal(kz, (n, model.latent_dim))
+    z = draw_prior(model, n, kz)
     params = decoder_params(model, z)
     if not pixel_noise:
         return _mean_image(model, params)

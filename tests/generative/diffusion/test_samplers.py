@@ -207,6 +207,19 @@ def test_clip_keeps_x0_in_range():
     assert float(jnp.abs(x).max()) <= 1.0 + 1e-6  # eta = 0: the last step returns the clipped x0_hat
 
 
+def test_recompute_eps_only_matters_when_clipping():
+    # a zero-eps denoiser: x0_hat = x_t / sqrt(ab), far outside [-1, 1] at high noise, so clipping is active
+    zero = lambda xt, t, y: jnp.zeros_like(xt)  # noqa: E731
+    common = dict(steps=10, prediction="epsilon", eta=0.0, return_trajectory=[50])  # a state halfway down
+    key, shape = jax.random.PRNGKey(3), (8,)
+    a, b, c, d = (np.asarray(sample(zero, SMALL, key, shape, 16, clip=cl, recompute_eps=r, **common)[1][0])
+                  for cl, r in ((True, True), (True, False), (False, True), (False, False)))
+    np.testing.assert_array_equal(c, d)  # nothing clipped: the flag changes nothing
+    # keeping the model's eps (= 0): each step is x_prev = sqrt(ab_prev) clip(x0_hat), inside [-1, 1]; the
+    # recomputed eps carries the clipped-off part of x_t into the next state instead
+    assert np.abs(b).max() <= 1.0 + 1e-6 and np.abs(a).max() > 1.5
+
+
 def test_bad_requests():
     d = oracle(SMALL, "epsilon")
     with pytest.raises(ValueError, match="steps=200.*T=100"):

@@ -31,7 +31,8 @@ def objectives_of(history) -> dict[str, list[str]]:
 
 def objective_history(history: History, name: str, terms: list[str]) -> History:
     """The run as seen by objective ``name``: its total as ``loss``, its terms, its ``lr`` and
-    ``grad_norm`` (the shared ``lr`` when it has none of its own), its validation loss as ``val/loss``."""
+    ``grad_norm`` (the shared ``lr`` when it has none of its own), its validation loss as ``val/loss``, and
+    the run's ``metric/*`` columns."""
     wanted = {"loss": f"loss/{name}", "lr": f"lr/{name}", "grad_norm": f"grad_norm/{name}",
               "val/loss": f"val/loss/{name}"}
     for term in terms:
@@ -39,6 +40,8 @@ def objective_history(history: History, name: str, terms: list[str]) -> History:
         wanted[f"val/loss/{term}"] = f"val/loss/{term}"
     if wanted["lr"] not in history and "lr" in history:
         wanted["lr"] = "lr"
+    # The run's tracked metrics belong to every objective: family checks judge a GAN's players by them.
+    wanted.update({c: c for c in history.columns if c.startswith("metric/")})
     columns = {new: history.column(old) for new, old in wanted.items() if old in history}
     out = History()
     steps, phases = history.steps, history.phases

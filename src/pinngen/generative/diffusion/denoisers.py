@@ -214,7 +214,9 @@ class UNet(eqx.Module):
     conditioning (a learned table of ``num_classes + 1`` rows added to the time embedding, last row null);
     ``dropout`` inside the residual blocks (only when a ``key`` is passed); ``conv`` path (see the module
     docstring; ``"lax"``, the default, is the faster one here); ``zero_init_output`` starts ``conv_out`` at zero;
-    ``dtype`` of every parameter (float32 by default).
+    ``split`` runs the batch as that many independent pieces (the largest divisor of the batch size not
+    above it; the outputs are the same): on a 2-core CPU, 4 pieces trained 1.3x faster than 1 (2 threads,
+    28x28, batch 64; neutral on one core); ``dtype`` of every parameter (float32 by default).
     """
 
     conv_in: Conv2d
@@ -232,11 +234,12 @@ class UNet(eqx.Module):
     blocks_per_level: int = eqx.field(static=True)
     num_classes: int | None = eqx.field(static=True)
     conv: str = eqx.field(static=True)
+    split: int = eqx.field(static=True)
 
     def __init__(self, image_shape: Sequence[int], *, channels: Sequence[int] = (32, 64, 64),
                  blocks_per_level: int = 1, attention_levels: Sequence[int] = (2,), attention_heads: int = 1,
                  groups: int = 8, time_dim: int = 128, num_classes: int | None = None, dropout: float = 0.0,
-                 conv: str = "lax", zero_init_output: bool = True, key, dtype=jnp.float32):
+                 conv: str = "lax", split: int = 4, zero_init_output: bool = True, key, dtype=jnp.float32):
         image_shape = tuple(int(s) for s in image_shape)
         channels = tuple(int(c) for c in channels)
         if len(image_shape) != 3 or min(image_shape) < 1:
@@ -252,6 +255,8 @@ class UNet(eqx.Module):
                              f"[0, {len(channels)})")
         if conv not in CONV_PATHS:
             raise ValueError(f"conv={conv!r}; choose one of {CONV_PATHS}")
+        if split < 1:
+            raise ValueError(f"split={split}: must be >= 1 (1 runs the batch as one piece)")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout={dropout}: must be in [0, 1)")
         if num_classes is not None and num_classes < 1:
@@ -300,7 +305,7 @@ class UNet(eqx.Module):
         out = conv3(c, c_img)
         self.conv_out = _zero(out) if zero_init_output else out
         self.image_shape, self.channels = image_shape, channels
-        self.blocks_per_level, self.conv = int(blocks_per_level), conv
+        self.blocks_per_level, self.conv, self.split = int(blocks_per_level), conv, int(split)
         self.num_classes = None if num_classes is None else int(num_classes)
 
     def __call__(self, x_t, t, y=None, *, key=None):
@@ -308,15 +313,26 @@ class UNet(eqx.Module):
         if x_t.shape[1:] != self.image_shape:
             want = ", ".join(map(str, self.image_shape))
             raise ValueError(f"x_t of shape {x_t.shape}; this U-Net takes (n, {want}) channels-last")
-        path, n = self.conv, x_t.shape[0]
-        n_res = sum(isinstance(b, ResBlock) for level in (*self.down, self.mid, *self.up) for b in level)
-        keys = list(jax.random.split(key, n_res)) if key is not None else [None] * n_res
+        n = x_t.shape[0]
         sin = timestep_embedding(t, self.channels[0]).astype(self.conv_out.weight.dtype)
         emb = self.time_mlp[1](jax.nn.silu(self.time_mlp[0](sin)))
         labels = _labels(y, self.num_classes, n)
         if labels is not None:
             emb = emb + self.class_emb[labels]
         emb = jax.nn.silu(emb)  # (n, time_dim); every block's projection reads SiLU(emb)
+        # Independent pieces of the batch (every layer is per sample): XLA's CPU runtime runs one piece's
+        # operations beside another's on the other core, where a single big convolution would use only one.
+        pieces = max(d for d in range(1, min(self.split, n) + 1) if n % d == 0)
+        keys = [None] * pieces if key is None else list(jax.random.split(key, pieces))
+        outs = [self._trunk(xs, es, k) for xs, es, k in
+                zip(jnp.split(x_t, pieces), jnp.split(emb, pieces), keys, strict=True)]
+        return outs[0] if pieces == 1 else jnp.concatenate(outs)
+
+    def _trunk(self, x_t, emb, key):
+        """The convolutional trunk on ``x_t`` ``(m, H, W, C)`` given the blocks' embedding ``emb`` ``(m, D)``."""
+        path = self.conv
+        n_res = sum(isinstance(b, ResBlock) for level in (*self.down, self.mid, *self.up) for b in level)
+        keys = list(jax.random.split(key, n_res)) if key is not None else [None] * n_res
 
         def block(b, h):
             return b(h, emb, path, keys.pop()) if isinstance(b, ResBlock) else b(h)

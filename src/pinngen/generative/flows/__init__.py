@@ -1,0 +1,1 @@
+"""Normalizing flows: vector flows (FlowJAX) and the multi-scale image flow."""
