@@ -5,6 +5,7 @@ import pytest
 
 import pinngen
 from pinngen.cli import main
+from pinngen.registry import kinds_that
 
 VAE = {"kind": "vae", "data": {"dataset": "digits", "fallback": None, "max_train": 200, "max_test": 30},
        "model": {"latent_dim": 2, "hidden": [16]},
@@ -36,7 +37,9 @@ def test_kind_that_cannot_sample_says_which_can(tmp_path, capsys):
     run = pinngen.run("dense-diabetes", out=tmp_path / "d", overrides=["train.phases.0.epochs=1"], progress=False)
     assert main(["sample", str(run.path), "-n", "3", "--out", str(tmp_path / "s.npy")]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "kind 'dense' cannot sample; the kinds that can are: diffusion, vae" in err
+    can = kinds_that("sample")
+    assert {"diffusion", "gan", "vae"} <= set(can) and "dense" not in can
+    assert err.count("\n") == 1 and f"kind 'dense' cannot sample; the kinds that can are: {', '.join(can)}" in err
     assert not (tmp_path / "s.npy").exists()
 
 
