@@ -239,6 +239,24 @@ class Run:
                      for i in range(0, n, size)]
         return np.concatenate(parts)
 
+    def log_prob(self, x, *, batch: int | None = None) -> np.ndarray:
+        """``log p(x)`` ``(n,)`` in nats per sample, for samples ``x`` in the data's units, from a model with a
+        likelihood (``flow``: exact); a kind without one raises :class:`~pinngen.core.kind.CannotSample`."""
+        from pinngen.core.kind import CannotSample
+        from pinngen.registry import kinds_that
+
+        cfg = self.config
+        kind = get_kind(cfg.kind)
+        if kind.log_prob is None:
+            raise CannotSample(f"kind {cfg.kind!r} has no log_prob; the kinds with one are: "
+                               f"{', '.join(kinds_that('log_prob')) or 'none yet'}")
+        if batch is not None and batch < 1:
+            raise ValueError(f"--batch {batch}: must be positive")
+        with precision(cfg.dtype):
+            spec = ckpt.load_spec(self.path / "model")
+            extra = {} if batch is None else {"batch_size": batch}
+            return np.asarray(kind.log_prob(self.model, spec, np.asarray(x), **extra))
+
     def diagnose(self, **thresholds) -> list[Finding]:
         h = self.history
         pre = self.path / "prechecks.json"
