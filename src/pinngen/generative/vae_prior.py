@@ -72,28 +72,16 @@ class FlowPrior(eqx.Module):
 
     def __init__(self, latent_dim: int, *, flow: str = "maf", layers: int = 4, width: int = 128, depth: int = 1,
                  knots: int = 8, interval: float = 4.0, key, dtype=jnp.float32):
-        from flowjax.bijections import RationalQuadraticSpline
-        from flowjax.distributions import StandardNormal
-        from flowjax.flows import coupling_flow, masked_autoregressive_flow
+        from pinngen.generative.flows.vector import build_vector_flow
 
         if flow not in FLOWS:
             raise ValueError(f"flow={flow!r}; choose one of {list(FLOWS)}")
         if latent_dim < 2:
             raise ValueError(f"latent_dim={latent_dim}: a flow prior needs at least 2 latent units (one unit: use "
                              "model.prior=gaussian)")
-        if min(layers, width) < 1 or depth < 0:
-            raise ValueError(f"layers={layers}, width={width}, depth={depth}: need layers, width >= 1, depth >= 0")
-        base = StandardNormal((int(latent_dim),))
-        common = dict(base_dist=base, flow_layers=int(layers), nn_width=int(width), nn_depth=int(depth))
-        if flow == "maf":
-            dist = masked_autoregressive_flow(key, **common)
-        elif flow == "realnvp":
-            dist = coupling_flow(key, **common)
-        else:
-            dist = coupling_flow(key, transformer=RationalQuadraticSpline(knots=int(knots), interval=float(interval)),
-                                 **common)
-        dist = _zero_last_layers(dist)
-        self.flow = jax.tree_util.tree_map(lambda a: a.astype(dtype) if eqx.is_inexact_array(a) else a, dist)
+        settings = dict(flow=flow, layers=int(layers), width=int(width), depth=int(depth), knots=int(knots),
+                        interval=float(interval), zero_init=True)
+        self.flow = build_vector_flow(int(latent_dim), settings, key, dtype=dtype).dist
         self.latent_dim, self.kind, self.layers = int(latent_dim), flow, int(layers)
 
     def log_prob(self, z):
@@ -121,20 +109,6 @@ class FlowPrior(eqx.Module):
 
     def describe(self) -> str:
         return f"{self.kind} flow ({self.layers} layers)"
-
-
-def _zero_last_layers(tree):
-    """Zero the last linear layer of every conditioner network: each transformer then gets its initial
-    (identity) parameters, so the flow starts as the permutations between its layers."""
-
-    def fix(node):
-        if not isinstance(node, eqx.nn.MLP):
-            return node
-        last = jax.tree_util.tree_map(lambda a: jnp.zeros_like(a) if eqx.is_inexact_array(a) else a,
-                                      node.layers[-1])
-        return eqx.tree_at(lambda m: m.layers[-1], node, last)
-
-    return jax.tree_util.tree_map(fix, tree, is_leaf=lambda n: isinstance(n, eqx.nn.MLP))
 
 
 def make_prior(settings: dict | None, latent_dim: int, *, key, dtype=jnp.float32) -> FlowPrior | None:
