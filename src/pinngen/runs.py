@@ -228,8 +228,9 @@ class Run:
             takes = inspect.signature(kind.sample).parameters
             bad = sorted(k for k in options if k not in takes)
             if bad:
+                opts = sorted(k for k in takes if k not in ("model", "spec", "n", "key", "batch_size"))
                 raise ValueError(f"{', '.join('--' + b for b in bad)}: kind {cfg.kind!r} has no such sampling "
-                                 "option (sampler options apply to diffusion runs)")
+                                 f"option; it takes: {', '.join(opts) or 'none'}")
         size = min(batch or n, n)
         key = jax.random.PRNGKey(seed)
         with precision(cfg.dtype):

@@ -85,7 +85,7 @@ def test_sampler_options_on_a_vae_are_refused(tmp_path, capsys):
            "train": {"eval_every": 5, "phases": [{"steps": 5, "batch_size": 16}]}}
     run = pinngen.run(vae, out=tmp_path / "v", progress=False)
     assert main(["sample", str(run.path), "-n", "2", "--out", str(tmp_path / "s.npy"), "--sampler", "ddpm"]) == 2
-    assert "--sampler: kind 'vae' has no such sampling option" in capsys.readouterr().err
+    assert "--sampler: kind 'vae' has no such sampling option; it takes: none" in capsys.readouterr().err
 
 
 def test_conditional_image_run_samples_each_class_with_guidance(image_run, tmp_path):
