@@ -224,8 +224,9 @@ def labels_for(spec: dict, n: int, labels) -> jnp.ndarray | None:
     if not k:
         raise ValueError("class labels were given, but this GAN is unconditional (trained without labels)")
     y = np.broadcast_to(np.asarray(labels, np.int64), (n,))
-    if y.min() < 0 or y.max() >= k:
-        raise ValueError(f"class labels must lie in [0, {k - 1}] ({', '.join(spec['classes'])}); got {y.max()}")
+    bad = y[(y < 0) | (y >= k)]
+    if len(bad):
+        raise ValueError(f"class labels must lie in [0, {k - 1}] ({', '.join(spec['classes'])}); got {bad[0]}")
     return jnp.asarray(y, jnp.int32)
 
 
