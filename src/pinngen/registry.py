@@ -23,6 +23,7 @@ KINDS: dict[str, str] = {
     "generative-compare": "pinngen.generative.compare_experiment:KIND",
     "gan": "pinngen.generative.gan_experiment:KIND",
     "flow": "pinngen.generative.flow_experiment:KIND",
+    "gradient-probe": "pinngen.sequence.probe_experiment:KIND",
 }
 
 
