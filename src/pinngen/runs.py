@@ -262,6 +262,8 @@ class Run:
         h = self.history
         pre = self.path / "prechecks.json"
         prechecks = [Finding.from_dict(d) for d in json.loads(pre.read_text())] if pre.exists() else []
+        if h.meta.get("orchestrates"):  # a run of runs (generative-compare): each family's run has its diagnosis
+            return prechecks
         return prechecks + h.diagnose(context=h.meta.get("context"), **{**self.config.diagnose, **thresholds})
 
     def report(self) -> Path:

@@ -116,6 +116,7 @@ def test_tiny_comparison_end_to_end_and_resume(tmp_path):
     for fig in ("samples_side_by_side.png", "trilemma.png"):
         assert (out / "figures" / fig).exists()
     assert (out / "report.html").exists()
+    assert run.findings == []  # no "too short" verdict on a run that trains nothing itself
     # --resume keeps the finished families: their metrics files are not rewritten
     stamp = {n: (out / "families" / n / "metrics.json").stat().st_mtime_ns for n in by}
     cfg = yaml.safe_dump(_config())

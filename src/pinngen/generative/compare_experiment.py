@@ -113,7 +113,9 @@ def setup(cfg: Config) -> Setup:
     spec = {"families": [f.name for f in cfg.compare.families]}
 
     def train(*, key, checkpoint_dir, resume):
-        return _train_all(cfg, Path(checkpoint_dir).parent, resume), History()
+        history = History()
+        history.meta["orchestrates"] = True  # trains nothing itself: its families' runs hold the loss curves
+        return _train_all(cfg, Path(checkpoint_dir).parent, resume), history
 
     return Setup(model=_Nothing(), data=None, loss_terms=None, spec=spec, train=train)
 
