@@ -81,7 +81,7 @@ FAMILIES = [
              "model.d_channels=[4,8]", "model.g_groups=2", "evaluation.n_samples=20", "evaluation.track_samples=16",
              "evaluation.baseline=false", "train.ema=null", *FAST]},
     {"name": "ddpm", "experiment": "ddpm-digits",
-     "set": ["data.dataset=digits", "model.channels=[8,8]", "model.groups=2", "model.time_dim=8",
+     "set": ["data.dataset=digits", "model.architecture=mlp", "model.hidden=[16]", "model.time_dim=8",
              "diffusion.T=20", "sampling.steps=4", "evaluation.n_samples=10", "evaluation.metrics=false",
              "evaluation.baseline=false", "evaluation.timing=[ddim-4]", "evaluation.timing_samples=2",
              "evaluation.bucket_images=8", "evaluation.trajectory_samples=1", *FAST],
@@ -97,7 +97,7 @@ def _config(**compare):
 
 def test_tiny_comparison_end_to_end_and_resume(tmp_path):
     out = tmp_path / "cmp"
-    run = pinngen.run(_config(), out=out, progress=False)
+    run = pinngen.run(_config(small_data=100), out=out, progress=False)
     m = run.metrics
     table = next(t for t in m["tables"] if t["title"].startswith("Which generative model"))
     assert [r[0] for r in table["rows"]] == ["vae", "gan", "ddpm"]
@@ -112,17 +112,24 @@ def test_tiny_comparison_end_to_end_and_resume(tmp_path):
     best = min(m["families"], key=lambda f: f["fd"])["name"]
     assert answer[0][1] == best and m["summary"]["best_quality"] == best
     assert answer[4][1] == "vae"  # the only family with a likelihood
+    small = next(t for t in m["tables"] if t["title"].startswith("Small data: 100 training images"))
+    assert [r[0] for r in small["rows"]] == ["vae", "gan", "ddpm"]
+    assert answer[5][0] == "small data (100 images)"
+    assert answer[5][1] == min(m["families_small"], key=lambda f: f["fd"])["name"]
+    cfg_small = yaml.safe_load((out / "families-small" / "gan" / "config.yaml").read_text())
+    assert cfg_small["data"]["max_train"] == 100 and cfg_small["train"]["max_train_seconds"] == 60
     assert best in m["summary"]["headline"]
     for fig in ("samples_side_by_side.png", "trilemma.png"):
         assert (out / "figures" / fig).exists()
     assert (out / "report.html").exists()
     assert run.findings == []  # no "too short" verdict on a run that trains nothing itself
     # --resume keeps the finished families: their metrics files are not rewritten
-    stamp = {n: (out / "families" / n / "metrics.json").stat().st_mtime_ns for n in by}
-    cfg = yaml.safe_dump(_config())
+    done = [out / r / n / "metrics.json" for r in ("families", "families-small") for n in by]
+    stamp = [p.stat().st_mtime_ns for p in done]
+    cfg = yaml.safe_dump(_config(small_data=100))
     (tmp_path / "cmp.yaml").write_text(cfg)
     assert main(["run", str(tmp_path / "cmp.yaml"), "--out", str(out), "--resume", "--no-progress"]) == 0
-    assert {n: (out / "families" / n / "metrics.json").stat().st_mtime_ns for n in by} == stamp
+    assert [p.stat().st_mtime_ns for p in done] == stamp
     again = json.loads((out / "metrics.json").read_text())
     assert [f["name"] for f in again["families"]] == ["vae", "gan", "ddpm"]
 

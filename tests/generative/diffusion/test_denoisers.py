@@ -240,3 +240,14 @@ def test_conv2d_paths_match_lax_autodiff(h, w, c_in, c_out, stride):
         np.testing.assert_allclose(np.asarray(y), np.asarray(y_ref), atol=1e-5)
         for got, want in zip(jax.tree_util.tree_leaves(g), jax.tree_util.tree_leaves(g_ref), strict=True):
             np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-5, atol=1e-4)
+
+
+def test_time_mlp_reads_small_images_flattened():
+    net = TimeMLP(12, hidden=(8,), time_dim=8, zero_init_output=False, key=jax.random.PRNGKey(0))
+    x = jax.random.normal(jax.random.PRNGKey(1), (5, 2, 3, 2))
+    t = jnp.arange(5)
+    out = net(x, t)
+    assert out.shape == x.shape
+    np.testing.assert_allclose(np.asarray(out).reshape(5, 12), np.asarray(net(x.reshape(5, 12), t)), atol=1e-6)
+    with pytest.raises(ValueError, match="12 values per sample"):
+        net(jnp.zeros((5, 2, 2, 2)), t)

@@ -37,6 +37,7 @@ from collections.abc import Sequence
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from pinngen.core.nn import ACTIVATIONS, Conv2d, Dense, get_activation, upsample2
 from pinngen.core.nn.attention import SelfAttention
@@ -143,8 +144,12 @@ class TimeMLP(eqx.Module):
 
     def __call__(self, x_t, t, y=None, *, key=None):
         x_t = jnp.asarray(x_t)
+        shape = x_t.shape
+        if x_t.ndim > 2 and int(np.prod(shape[1:])) == self.dim:  # small images: the MLP reads them flattened
+            x_t = x_t.reshape((shape[0], self.dim))
         if x_t.ndim != 2 or x_t.shape[1] != self.dim:
-            raise ValueError(f"x_t of shape {x_t.shape}; this denoiser takes (n, {self.dim})")
+            raise ValueError(f"x_t of shape {shape}; this denoiser takes (n, {self.dim}) or (n, ...) with "
+                             f"{self.dim} values per sample")
         act = ACTIVATIONS[self.activation]
         sin = timestep_embedding(t, self.time_dim).astype(self.out.weight.dtype)
         emb = self.time_mlp[1](act(self.time_mlp[0](sin)))  # (n, time_dim)
@@ -156,7 +161,7 @@ class TimeMLP(eqx.Module):
         for layer, proj in zip(self.layers, self.time_proj, strict=True):
             z = act(layer(h) + proj(emb))
             h = h + z if z.shape == h.shape else z
-        return self.out(h)
+        return self.out(h).reshape(shape)
 
 
 class ResBlock(eqx.Module):
