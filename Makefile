@@ -28,7 +28,7 @@ demo: $(STAMP)
 
 test: $(TESTSTAMP)
 	$(BIN)/ruff check src tests bench
-	ulimit -s 65536 2>/dev/null || true; $(BIN)/python -m pytest
+	ulimit -s 65536 2>/dev/null || true; $(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: $(TESTSTAMP)
 	$(BIN)/ruff check src tests bench
