@@ -32,29 +32,13 @@ __all__ = ["DatasetName", "DiffusionData", "TOYS", "from_model_space", "load_dif
 
 
 def toy_points(name: str, n: int, seed: int) -> np.ndarray:
-    """``n`` points ``(n, 2)`` of a 2-D toy distribution, seeded.
+    """``n`` points ``(n, 2)`` of one of this module's 2-D toys (:data:`TOYS`), seeded: the shared definition in
+    :func:`pinngen.generative.toys.sample_toy` (two moons, eight Gaussians, checkerboard)."""
+    from pinngen.generative.toys import sample_toy
 
-    two_moons: two interleaved half circles (radius 1, centres (0, 0) and (1, 0.5)) with N(0, 0.1^2) noise;
-    eight_gaussians: N(c_k, 0.1^2 I) with c_k on a circle of radius 2 (k = 0..7, equal weights);
-    checkerboard: uniform on the 8 black squares of a 4x4 board over [-2, 2]^2.
-    """
-    rng = np.random.default_rng(seed)
-    if name == "two_moons":
-        k = rng.integers(0, 2, n)
-        a = rng.uniform(0.0, np.pi, n)
-        x = np.where(k == 0, np.cos(a), 1.0 - np.cos(a))
-        y = np.where(k == 0, np.sin(a), 0.5 - np.sin(a))
-        return np.stack([x, y], 1) + rng.normal(0.0, 0.1, (n, 2))
-    if name == "eight_gaussians":
-        ang = rng.integers(0, 8, n) * (np.pi / 4)
-        centres = 2.0 * np.stack([np.cos(ang), np.sin(ang)], 1)
-        return centres + rng.normal(0.0, 0.1, (n, 2))
-    if name == "checkerboard":
-        i, j = rng.integers(0, 4, n), rng.integers(0, 2, n)
-        j = 2 * j + (i % 2)  # black squares: i + j even on a 4x4 board
-        u = rng.uniform(0.0, 1.0, (n, 2))
-        return np.stack([i + u[:, 0], j + u[:, 1]], 1) - 2.0
-    raise ValueError(f"toy {name!r}: choose one of {', '.join(TOYS)}")
+    if name not in TOYS:
+        raise ValueError(f"toy {name!r}: choose one of {', '.join(TOYS)}")
+    return sample_toy(name, n, seed)
 
 
 @dataclass
