@@ -3,8 +3,9 @@
 ::
 
     kind: pinn
-    problem: burgers            # a name from pinngen.pinn.problems
+    problem: burgers            # a name from pinngen.pinn.problems, or your own: my_pde.py:make_problem
     options: {hard: false}      # the problem factory's keyword options
+    observations: null          # or {path: obs.csv}: measured data (columns named after inputs and outputs)
     network: {hidden: [20, 20, 20, 20, 20, 20, 20, 20], activation: tanh}
     collocation: {n_domain: 4000, n_boundary: 100, n_initial: 200, method: sobol, resample_every: 1000}
     weighting: {weights: {ic: 10}, scheme: fixed, causal: null}
@@ -18,6 +19,7 @@ at a few times, and the residual map.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from pathlib import Path
 from typing import Any, Literal
@@ -35,7 +37,7 @@ from pinngen.core.diagnose import DiagnoseContext
 from pinngen.core.kind import Kind
 from pinngen.core.setup import Setup
 from pinngen.core.train import fit
-from pinngen.pinn import marching
+from pinngen.pinn import marching, user_problem
 from pinngen.pinn import problems as library
 from pinngen.pinn.collocation import Collocation, CollocationSpec, first_order_steps, make_refresh
 from pinngen.pinn.loss import causal_loss, make_loss_terms, residual_norm
@@ -65,9 +67,19 @@ class EvaluationSpec(BaseModel):
     n_slices: int = Field(4, ge=1, description="time slices in the slice figure")
 
 
+class ObservationsSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    path: str = Field(description="CSV with a header (or .npz / structured .npy) whose columns are named after the "
+                                  "problem's inputs and outputs")
+    name: str = Field("observations", description="the loss term's name")
+    noise: float = Field(0.0, ge=0.0, description="add noise * std(values) Gaussian noise, drawn from the run's seed "
+                                                   "(for synthetic studies; 0 for measured data)")
+
+
 class Config(RunConfig):
     kind: Literal["pinn"] = "pinn"
-    problem: str = "burgers"
+    problem: str = Field("burgers", description="a library problem, or path.py:function for your own")
+    observations: ObservationsSpec | None = None
     options: dict[str, Any] = Field(default_factory=dict, description="keyword options of the problem factory")
     network: NetworkSpec = Field(default_factory=NetworkSpec)
     collocation: CollocationSpec = Field(default_factory=CollocationSpec)
@@ -78,12 +90,15 @@ class Config(RunConfig):
     @field_validator("problem")
     @classmethod
     def _problem(cls, v):
-        if v.replace("-", "_") not in library.PROBLEMS:
-            raise ValueError(f"unknown problem {v!r}; choose one of {', '.join(sorted(library.PROBLEMS))}")
+        if v.replace("-", "_") not in library.PROBLEMS and not user_problem.is_file_problem(v):
+            raise ValueError(f"unknown problem {v!r}; choose one of {', '.join(sorted(library.PROBLEMS))}, or "
+                             f"give your own as path/to/file.py:factory")
         return v
 
 
-def build_problem(name: str, options: dict):
+def build_problem(name: str, options: dict, *, sha256: str | None = None):
+    if user_problem.is_file_problem(name):
+        return user_problem.build(name, options, sha256=sha256)
     try:
         return library.get_problem(name, **options)
     except (ValueError, TypeError) as err:
@@ -98,7 +113,7 @@ def _net(problem, spec: dict, key) -> PINN:
 
 def template(spec: dict, key=None):
     """The model's structure from its spec: a :class:`PINN`, or a :class:`Marching` of one per window."""
-    problem = build_problem(spec["problem"], spec.get("options", {}))
+    problem = build_problem(spec["problem"], spec.get("options", {}), sha256=spec.get("problem_sha256"))
     key = key if key is not None else jax.random.PRNGKey(0)
     mspec = MarchingSpec(**(spec.get("marching") or {}))
     if mspec.windows == 1:
@@ -149,12 +164,34 @@ def _parts(problem, cfg: Config, np_dtype, *, seed: int, window: tuple[float, fl
     return dict(colloc=colloc, data=data, loss_terms=loss_terms, refresh=refresh, fit_kwargs=fit_kwargs)
 
 
+def _problem_spec(cfg: Config) -> dict:
+    """problem, options and, for a user's file, its absolute path and SHA-256. A factory that draws data
+    (``seed`` option) gets the run's seed unless the config sets one, so ``--seed`` drives every draw."""
+    options = dict(cfg.options)
+    if user_problem.is_file_problem(cfg.problem):
+        path, fn = user_problem.split(cfg.problem)
+        _, f = user_problem.factory(cfg.problem)
+        takes = inspect.signature(f).parameters
+        spec = dict(problem=f"{path.resolve()}:{fn}", problem_sha256=user_problem.digest(path))
+    else:
+        takes, spec = library.options(cfg.problem), dict(problem=cfg.problem)
+    if "seed" in takes and "seed" not in options:
+        options["seed"] = cfg.seed
+    return dict(spec, options=options)
+
+
 def setup(cfg: Config) -> Setup:
-    spec = dict(problem=cfg.problem, options=dict(cfg.options), network=cfg.network.model_dump(), dtype=cfg.dtype)
+    spec = dict(_problem_spec(cfg), network=cfg.network.model_dump(), dtype=cfg.dtype)
     if cfg.marching.windows > 1:
         spec["marching"] = cfg.marching.model_dump()
     model = template(spec, key=jax.random.PRNGKey(cfg.seed))
     problem = model.problem
+    if cfg.observations is not None:
+        if isinstance(model, Marching):
+            raise ConfigError("config error: observations: time marching does not take observations from a file; "
+                              "set marching.windows: 1")
+        o = cfg.observations
+        user_problem.observations(problem, o.path, name=o.name, noise=o.noise, seed=cfg.seed + 7919)
     spec.update(inputs=list(problem.inputs), outputs=list(problem.outputs))
     dtype = dtypes.np_dtype(cfg.dtype)
     if problem.time is None and cfg.weighting.causal is not None:
@@ -299,6 +336,24 @@ def evaluate(cfg: Config, setup: Setup, model: PINN, history, run_dir: Path) -> 
             notes.append(f"rel_l2 and max_abs_error compare {', '.join(problem.metric_outputs)}")
         if ref.axes is not None and len(problem.inputs) == 2:
             figures.fields(problem, ref, pred, res, figs, n_slices=cfg.evaluation.n_slices)
+    else:
+        # no reference (a user's own problem): the PDE residual on a dense, seeded set of points of the domain
+        pts = problem.geometry.sample_interior(4096, method="uniform", rng=np.random.default_rng(cfg.seed + 104729))
+        summary["residual_rms"] = float(np.sqrt(np.mean(residual_at(model, pts) ** 2)))
+        notes.append("no reference solution: residual_rms is the PDE residual on 4,096 random points of the domain")
+    for c in problem.conditions:
+        if getattr(c, "kind", None) == "data" and cfg.observations is not None and c.name == cfg.observations.name:
+            fit_err = predict_all(model, c.points)[:, [problem.outputs.index(o) for o in c.components]] - c.values
+            summary[f"rmse_{c.name}"] = float(np.sqrt(np.mean(fit_err**2)))
+            notes.append(f"{c.name}: {len(c.points)} observations from {cfg.observations.path}; rmse_{c.name} is the "
+                         f"fit to them (their noise included)")
+    if user_problem.is_file_problem(cfg.problem):
+        from pinngen.core.io import atomic_write_bytes
+
+        path, fn = user_problem.split(cfg.problem)
+        atomic_write_bytes(Path(run_dir) / "problem_source.py", path.read_bytes())
+        notes.append(f"problem: {fn} from {path} (a copy: problem_source.py; the run reloads the file itself and "
+                     f"refuses it if it has changed)")
     if isinstance(model, Marching):
         notes.append(f"time marching: {len(model.models)} windows with edges "
                      f"{', '.join(f'{b:g}' for b in model.bounds)}; windows 2..{len(model.models)} start from the "
