@@ -85,7 +85,7 @@ def test_unet_paths_and_split_agree():
 
 
 def test_unet_tiny_overfits_one_batch():
-    model = UNet((8, 8, 1), key=jax.random.PRNGKey(0), **dict(TINY, channels=(8, 8)))
+    model = UNet((8, 8, 1), key=jax.random.PRNGKey(0), split=1, **dict(TINY, channels=(8, 8)))
     x = jax.random.normal(jax.random.PRNGKey(1), (8, 8, 8, 1))
     target = jax.random.normal(jax.random.PRNGKey(2), x.shape)
     t = jnp.arange(8) * 100
