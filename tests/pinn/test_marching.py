@@ -149,3 +149,19 @@ def test_marching_rejects_what_it_cannot_do(tmp_path):
     done = subprocess.run([sys.executable, "-c", code, "run", "poisson", "--set", "marching.windows=3",
                            "--out", str(tmp_path / "e")], capture_output=True, text=True)
     assert done.returncode == 2 and "marching" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_findings_shared_by_windows_are_one_statement_ranked_by_reach():
+    h = History()
+    h.meta = {"windows": 4, "phases": []}
+    n = 400
+    for k in (1, 2, 3, 4):
+        # windows 1, 2 and 4 still falling steeply at the end; window 3 flat (converged)
+        loss = 0.1 + np.exp(-np.linspace(0, 40, n)) if k == 3 else np.linspace(1.0, 0.2, n)
+        h.extend(np.arange(n) + (k - 1) * n, f"w{k}/adam", {"loss": loss})
+    findings = h.diagnose()
+    codes = [f.code for f in findings]
+    assert len(codes) == len(set(codes))  # one finding per code
+    learning = next(f for f in findings if f.code == "still_learning")
+    assert learning.message.startswith("Window 1 (and windows 2, 4 alike: 3 of 4 windows): ")
+    assert next(f for f in findings if f.code == "converged").message.startswith("Window 3: ")

@@ -51,7 +51,7 @@ from pinngen.core.diagnose.objectives import (
     objective_series,
     objectives_of,
 )
-from pinngen.core.diagnose.summary import sort_findings, summarize
+from pinngen.core.diagnose.summary import _RANK, sort_findings, summarize
 from pinngen.core.diagnose.term_checks import check_terms
 from pinngen.core.diagnose.thresholds import DiagnoseThresholds, validate_numbers
 from pinngen.core.diagnose.val_checks import check_validation
@@ -144,14 +144,39 @@ def _per_objective(history, objectives: dict[str, list[str]], ctx: DiagnoseConte
 def _per_window(history, ctx: DiagnoseContext, th: DiagnoseThresholds, family_th: Any) -> list[Finding]:
     """A time-marching run (``meta["windows"]``, phases ``w<k>/<name>``) is one training per window; each
     starts afresh, so its curves are diagnosed window by window (a new window's higher loss is no jump)."""
-    out = []
-    for k in range(1, history.meta["windows"] + 1):
+    n = history.meta["windows"]
+    groups: dict[tuple[str, str], list[tuple[int, Finding]]] = {}
+    for k in range(1, n + 1):
         sub = history.subset(lambda phase, k=k: phase.startswith(f"w{k}/"), strip_prefix=f"w{k}/")
         sub.meta = {**history.meta, "windows": 1,
                     "phases": [p for p in history.meta.get("phases", []) if p.get("window") == k]}
         if len(sub):
-            out += [replace(f, message=f"Window {k}: {f.message}") for f in _diagnose(sub, ctx, th, family_th)]
-    return sort_findings(out)
+            for f in _diagnose(sub, ctx, th, family_th):
+                groups.setdefault((f.code, f.severity), []).append((k, f))
+    # One finding per code, however many windows share it (ten windows that each end "still learning" are
+    # one statement, not ten); quoted from the first window that has it, ranked by severity, then by reach.
+    out = []
+    for items in groups.values():
+        k0, f0 = items[0]
+        if len(items) == 1:
+            out.append((1, replace(f0, message=f"Window {k0}: {f0.message}")))
+        else:
+            others = _ranges([k for k, _ in items[1:]])
+            out.append((len(items), replace(f0, message=f"Window {k0} (and {others} alike: {len(items)} of {n} "
+                                                        f"windows): {f0.message}")))
+    ranked = sort_findings(f for _, f in out)
+    reach = {id(f): c for c, f in out}
+    return sorted(ranked, key=lambda f: (-_RANK[f.severity], -reach[id(f)]))
+
+
+def _ranges(ks: list[int]) -> str:
+    """[2, 3, 4, 7] -> "windows 2-4, 7"."""
+    parts, start = [], ks[0]
+    for a, b in zip(ks, [*ks[1:], None], strict=True):
+        if b != a + 1:
+            parts.append(f"{start}" if start == a else f"{start}-{a}")
+            start = b
+    return ("window " if len(ks) == 1 else "windows ") + ", ".join(parts)
 
 
 def _adversarial(end: EndState) -> Finding:
