@@ -43,6 +43,7 @@ from pinngen.pinn.collocation import Collocation, CollocationSpec, first_order_s
 from pinngen.pinn.loss import causal_loss, make_loss_terms, residual_norm
 from pinngen.pinn.marching import Marching, MarchingSpec, check_supported
 from pinngen.pinn.network import PINN
+from pinngen.pinn.residual_checks import residual_findings
 from pinngen.pinn.weighting import WeightingSpec, make_weight_update
 
 log = logging.getLogger(__name__)
@@ -331,6 +332,7 @@ def evaluate(cfg: Config, setup: Setup, model: PINN, history, run_dir: Path) -> 
                 summary[f"max_abs_error_{o}"] = float(np.max(np.abs(pred[:, i] - ref.values[:, i])))
         res = residual_at(model, ref.points)
         summary["residual_rms"] = float(np.sqrt(np.mean(res**2)))
+        _residual_checks(setup, problem, model, history, res, ref.points, f"the {len(res):,} reference points", summary)
         notes.append(f"reference: {ref.source}" if ref.source else "reference: closed form")
         if len(problem.metric_outputs) < len(problem.outputs):
             notes.append(f"rel_l2 and max_abs_error compare {', '.join(problem.metric_outputs)}")
@@ -339,7 +341,9 @@ def evaluate(cfg: Config, setup: Setup, model: PINN, history, run_dir: Path) -> 
     else:
         # no reference (a user's own problem): the PDE residual on a dense, seeded set of points of the domain
         pts = problem.geometry.sample_interior(4096, method="uniform", rng=np.random.default_rng(cfg.seed + 104729))
-        summary["residual_rms"] = float(np.sqrt(np.mean(residual_at(model, pts) ** 2)))
+        res = residual_at(model, pts)
+        summary["residual_rms"] = float(np.sqrt(np.mean(res**2)))
+        _residual_checks(setup, problem, model, history, res, pts, "4,096 random points of the domain", summary)
         notes.append("no reference solution: residual_rms is the PDE residual on 4,096 random points of the domain")
     for c in problem.conditions:
         if getattr(c, "kind", None) == "data" and cfg.observations is not None and c.name == cfg.observations.name:
@@ -380,6 +384,16 @@ def evaluate(cfg: Config, setup: Setup, model: PINN, history, run_dir: Path) -> 
     out["summary"] = summary
     out["notes"] = notes
     return out
+
+
+def _residual_checks(setup, problem, model, history, res, pts, where: str, summary: dict) -> None:
+    """Residual off the training points (a wrong answer without a reference): findings and numbers."""
+    if isinstance(model, Marching):  # each window has its own training residual; not compared here
+        return
+    found, numbers = residual_findings(res, pts, problem.inputs, problem.geometry.bbox, history,
+                                       step=int(len(history)) - 1 if len(history) else None, where=where)
+    summary.update({k: v for k, v in numbers.items() if k != "residual_rms"})
+    setup.findings.extend(found)
 
 
 def headline(metrics: dict) -> str:
