@@ -27,7 +27,7 @@ def test_forward_run_writes_metrics_figures_and_predicts(tmp_path):
     for key in ("rel_l2", "max_abs_error", "residual_rms"):
         assert np.isfinite(m["summary"][key])
     assert "metric/rel_l2" in run.history.columns
-    for fig in ("field.png", "slices.png", "residual.png", "loss_curves.png"):
+    for fig in ("field.png", "slices.png", "residual.png", "loss_curves.png", "error_vs_time.png"):
         assert (tmp_path / "heat" / "figures" / fig).exists()
     pts = np.array([[0.5, 0.0], [0.25, 0.0]])
     u = run.predict(pts)
@@ -57,3 +57,13 @@ def test_config_errors_are_clear(tmp_path):
         pinngen.run(_tiny("heat", options={"kappa": 1.0}), out=tmp_path / "a", progress=False)
     with pytest.raises(ConfigError, match="unknown term"):
         pinngen.run(_tiny("heat", weighting={"weights": {"bcs": 1.0}}), out=tmp_path / "b", progress=False)
+
+
+def test_time_to_accuracy_is_the_first_time_each_level_is_reached():
+    from pinngen.core.history import History
+    from pinngen.pinn.figures import time_to_accuracy
+
+    h = History()
+    h.extend(np.arange(6), "adam", {"loss": np.ones(6), "metric/rel_l2": np.array([0.5, np.nan, 0.05, 0.2, 2e-3, 5e-4]),
+                                    "time": np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])})
+    assert time_to_accuracy(h) == {"time_to_rel_l2_1e-1": 3.0, "time_to_rel_l2_1e-2": 5.0, "time_to_rel_l2_1e-3": 6.0}

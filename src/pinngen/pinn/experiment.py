@@ -338,6 +338,8 @@ def evaluate(cfg: Config, setup: Setup, model: PINN, history, run_dir: Path) -> 
             notes.append(f"rel_l2 and max_abs_error compare {', '.join(problem.metric_outputs)}")
         if ref.axes is not None and len(problem.inputs) == 2:
             figures.fields(problem, ref, pred, res, figs, n_slices=cfg.evaluation.n_slices)
+        if figures.error_vs_time(history, figs / "error_vs_time.png") is not None:
+            summary.update(figures.time_to_accuracy(history))
     else:
         # no reference (a user's own problem): the PDE residual on a dense, seeded set of points of the domain
         pts = problem.geometry.sample_interior(4096, method="uniform", rng=np.random.default_rng(cfg.seed + 104729))

@@ -50,3 +50,61 @@ def fields(problem, ref, pred: np.ndarray, res: np.ndarray, figs: Path, *, n_sli
                                        cut_label=yl, value_label=name))
     written.append(residual_map(x, y, ref.grid(res), figs / "residual.png", xlabel=xl, ylabel=yl))
     return written
+
+
+TARGETS = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7)
+
+
+def time_to_accuracy(history) -> dict[str, float]:
+    """``{"time_to_rel_l2_1e-3": seconds, ...}``: the training clock (history ``time``, compile included) when
+    the relative L2 error on the reference subsample (``metric/rel_l2``) first reached each level."""
+    if "metric/rel_l2" not in history or "time" not in history:
+        return {}
+    err = np.asarray(history.column("metric/rel_l2"), float)
+    t = np.asarray(history.column("time"), float)
+    ok = np.isfinite(err) & np.isfinite(t)
+    out = {}
+    for level in TARGETS:
+        hit = np.flatnonzero(ok & (err <= level))
+        if hit.size:
+            out[f"time_to_rel_l2_{level:.0e}".replace("e-0", "e-")] = float(t[hit[0]])
+    return out
+
+
+def error_vs_time(history, path) -> Path | None:
+    """The relative L2 error on the reference subsample against training seconds (log-log), with the
+    optimizer phases marked: time to a given accuracy is read off it."""
+    if "metric/rel_l2" not in history or "time" not in history:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    err = np.asarray(history.column("metric/rel_l2"), float)
+    t = np.asarray(history.column("time"), float)
+    phase = np.asarray(history.column("phase")) if "phase" in history else None
+    ok = np.isfinite(err) & np.isfinite(t) & (err > 0) & (t > 0)
+    if ok.sum() < 2:
+        return None
+    fig = Figure(figsize=(6.4, 4.0), dpi=110)
+    ax = fig.subplots()
+    if phase is not None:
+        names = list(dict.fromkeys(phase[ok]))
+        for i, name in enumerate(names):
+            sel = ok & (phase == name)
+            ax.loglog(t[sel], err[sel], "-o", ms=2.5, lw=1.4, label=str(name), color=f"C{i % 10}")
+        ax.legend(fontsize=8, frameon=False)
+    else:
+        ax.loglog(t[ok], err[ok], "-o", ms=2.5, lw=1.4)
+    for level in TARGETS:
+        if err[ok].min() <= level <= err[ok].max():
+            ax.axhline(level, color="0.75", lw=0.7, ls=":")
+    ax.set_xlabel("training time (s, compile included)")
+    ax.set_ylabel("relative L2 error")
+    ax.set_title("Error against time", fontsize=10)
+    ax.grid(True, which="major", alpha=0.3)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, bbox_inches="tight")
+    return path
