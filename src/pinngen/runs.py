@@ -20,6 +20,7 @@ import yaml
 
 from pinngen.config import ConfigError, RunConfig, dump_config, load_config
 from pinngen.core import checkpoint as ckpt
+from pinngen.core import runlock
 from pinngen.core.findings import Finding
 from pinngen.core.history import History
 from pinngen.core.io import atomic_write_json, atomic_write_text
@@ -69,12 +70,12 @@ def run(experiment, *, out: str | os.PathLike | None = None, overrides=(), seed:
         if setup.train is None:  # a bad schedule, weight or group fails here, before the folder is touched
             check_fit(setup.model, setup.data, cfg.train, loss_terms=setup.loss_terms, seed=cfg.seed,
                       **setup.fit_kwargs)
-        if not resume and (run_dir / "checkpoint").exists():  # a fresh run must not resume a stale checkpoint
-            shutil.rmtree(run_dir / "checkpoint")
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "figures").mkdir(exist_ok=True)
-        atomic_write_text(run_dir / "config.yaml", dump_config(cfg))
-        return _train_and_evaluate(cfg, kind, setup, run_dir, resume)
+        with runlock.hold(run_dir):  # one writer per folder; refused at once if another run holds it
+            if not resume and (run_dir / "checkpoint").exists():  # a fresh run must not resume a stale one
+                shutil.rmtree(run_dir / "checkpoint")
+            (run_dir / "figures").mkdir(exist_ok=True)
+            atomic_write_text(run_dir / "config.yaml", dump_config(cfg))
+            return _train_and_evaluate(cfg, kind, setup, run_dir, resume)
 
 
 def _check_same_config(run_dir: Path, cfg: RunConfig) -> None:
