@@ -9,7 +9,7 @@ import jax
 from pinngen.config import load_config
 from pinngen.core.io import atomic_write_json
 from pinngen.core.lr_find import LRFindResult, lr_find
-from pinngen.core.optim import Phase
+from pinngen.core.optim import Phase, is_quasi_newton
 from pinngen.registry import get_kind
 from pinngen.runs import precision
 
@@ -30,7 +30,7 @@ def _lr_find(cfg, out, lr_min, lr_max, steps, optimizer):
     first = cfg.train.phases[0]
     if optimizer is not None:
         phase = Phase(optimizer=optimizer, clip_norm=first.clip_norm, weight_decay=first.weight_decay)
-    elif first.optimizer == "lbfgs" or first.groups:
+    elif is_quasi_newton(first.optimizer) or first.groups:
         phase = Phase(optimizer="adam")
     else:
         phase = first

@@ -37,11 +37,16 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--points", required=True, help=".npy (n, d_in) or .csv of input points")
     pr.add_argument("--out", required=True, help="output .npy (or .csv)")
 
-    sm = sub.add_parser("sample", help="draw samples from a trained generative model",
-                        description="Draw N samples from a run's generative model, in the data's units, into .npy.")
+    sm = sub.add_parser("sample", help="draw samples from a trained generative model, or text from a language model",
+                        description="Draw N samples from a run's generative model, in the data's units, into .npy; "
+                                    "or, for a language model, --prompt TEXT followed by N characters (to --out or "
+                                    "stdout).")
     sm.add_argument("run_dir")
-    sm.add_argument("-n", type=int, required=True, help="number of samples")
-    sm.add_argument("--out", required=True, help="output .npy file")
+    sm.add_argument("-n", type=int, required=True, help="number of samples (language models: characters)")
+    sm.add_argument("--out", default=None, help="output .npy file (language models: a text file; default stdout)")
+    sm.add_argument("--prompt", default=None, help="language models: the text the generated characters continue")
+    sm.add_argument("--top-k", dest="top_k", type=int, default=None,
+                    help="language models: draw among the k most likely characters (1: greedy)")
     sm.add_argument("--seed", type=int, default=0, help="random seed (same seed and batch: same samples)")
     sm.add_argument("--batch", type=int, default=None, help="samples drawn at a time (default: all)")
     sm.add_argument("--sampler", choices=["ddim", "ddpm"], default=None,
@@ -52,7 +57,8 @@ def _parser() -> argparse.ArgumentParser:
                     help="diffusion: classifier-free guidance scale (class-conditional models only)")
     sm.add_argument("--label", type=int, default=None, help="diffusion: draw only this class (conditional models)")
     sm.add_argument("--temperature", type=float, default=None,
-                    help="flow: scale of the base distribution's draws (default 1; below 1: smoother samples)")
+                    help="flow: scale of the base distribution's draws (default 1; below 1: smoother samples); "
+                    "language models: divides the logits (default 1; below 1: safer text)")
 
     lp = sub.add_parser("log-prob", help="log-likelihood of samples under a trained model (flows)",
                         description="log p(x) in nats per sample, in the data's units, for the samples in X.npy "
@@ -177,12 +183,28 @@ def _cmd_sample(a) -> int:
 
     import pinngen
     from pinngen.core.io import atomic_write_bytes
+    from pinngen.registry import get_kind, kinds_that
 
+    run = pinngen.load(a.run_dir)
+    if get_kind(run.config.kind).generate is not None:
+        text = run.generate(a.prompt or "", a.n, temperature=1.0 if a.temperature is None else a.temperature,
+                            top_k=a.top_k, seed=a.seed)
+        if a.out is None:
+            print(text)
+        else:
+            atomic_write_bytes(Path(a.out), text.encode("utf-8"))
+            print(f"wrote {a.out}: {len(text)} characters")
+        return 0
+    if a.prompt is not None or a.top_k is not None:
+        raise ValueError(f"--prompt/--top-k: kind {run.config.kind!r} is not a language model; they are for "
+                         f"the kinds {', '.join(kinds_that('generate'))}")
+    if a.out is None:
+        raise ValueError("--out is required: samples are written as .npy; give a path ending in .npy")
     out = Path(a.out)
     if out.suffix != ".npy":
         raise ValueError(f"--out {a.out}: samples are written as .npy; give a path ending in .npy")
-    x = pinngen.load(a.run_dir).sample(a.n, seed=a.seed, batch=a.batch, sampler=a.sampler, steps=a.steps,
-                                       eta=a.eta, guidance=a.guidance, labels=a.label, temperature=a.temperature)
+    x = run.sample(a.n, seed=a.seed, batch=a.batch, sampler=a.sampler, steps=a.steps, eta=a.eta, guidance=a.guidance,
+                   labels=a.label, temperature=a.temperature)
     buf = io.BytesIO()
     np.save(buf, x)
     atomic_write_bytes(out, buf.getvalue())

@@ -24,6 +24,9 @@ KINDS: dict[str, str] = {
     "gan": "pinngen.generative.gan_experiment:KIND",
     "flow": "pinngen.generative.flow_experiment:KIND",
     "gradient-probe": "pinngen.sequence.probe_experiment:KIND",
+    "charlm": "pinngen.sequence.charlm_experiment:KIND",
+    "forecast": "pinngen.sequence.forecast_experiment:KIND",
+    "sequence-classify": "pinngen.sequence.classify_experiment:KIND",
 }
 
 

@@ -241,6 +241,23 @@ class Run:
                      for i in range(0, n, size)]
         return np.concatenate(parts)
 
+    def generate(self, prompt: str, n_chars: int, *, temperature: float = 1.0, top_k: int | None = None,
+                 seed: int = 0) -> str:
+        """``prompt`` followed by ``n_chars`` characters drawn from a language model (``charlm``); the same
+        seed gives the same text. A prompt character outside the vocabulary is a one-line ValueError."""
+        from pinngen.core.kind import CannotSample
+        from pinngen.registry import kinds_that
+
+        cfg = self.config
+        kind = get_kind(cfg.kind)
+        if kind.generate is None:
+            raise CannotSample(f"kind {cfg.kind!r} does not generate text; the kinds that do are: "
+                               f"{', '.join(kinds_that('generate')) or 'none yet'}")
+        with precision(cfg.dtype):
+            spec = ckpt.load_spec(self.path / "model")
+            return kind.generate(self.model, spec, prompt, n_chars, temperature=temperature, top_k=top_k,
+                                 key=jax.random.PRNGKey(seed))
+
     def log_prob(self, x, *, batch: int | None = None) -> np.ndarray:
         """``log p(x)`` ``(n,)`` in nats per sample, for samples ``x`` in the data's units, from a model with a
         likelihood (``flow``: exact); a kind without one raises :class:`~pinngen.core.kind.CannotSample`."""

@@ -12,6 +12,7 @@ report, the contract test suite) talks to a family only through these fields:
 - ``predict(model, spec, x) -> y``: outputs in the data's original units;
 - ``sample(model, spec, n, key) -> x`` (optional): ``n`` draws in the data's units;
 - ``log_prob(model, spec, x) -> (n,)`` (optional): exact, or a stated bound;
+- ``generate(model, spec, prompt, n_chars, temperature=, top_k=, key=) -> str`` (optional): text models;
 - ``headline(metrics) -> str`` (optional): the one-sentence answer the report leads with;
 - ``lead_tables``: title prefixes of the tables the report shows right after the headline, before the
   diagnosis: ``metrics["tables"]`` entries, ``Identified unknowns``, and tables the report makes of
@@ -44,6 +45,7 @@ class Kind:
     predict: Callable[..., Any]
     sample: Callable[..., Any] | None = None
     log_prob: Callable[..., Any] | None = None
+    generate: Callable[..., str] | None = None
     headline: Callable[[dict], str] | None = None
     lead_tables: tuple[str, ...] = ()
     contract_config: dict | None = field(default_factory=dict)

@@ -20,7 +20,7 @@ from pinngen.core.batching import make_sampler, should_stream
 from pinngen.core.chunk import EMAPlan, make_chunks
 from pinngen.core.history import History
 from pinngen.core.nn import trainable_filter
-from pinngen.core.optim import Phase
+from pinngen.core.optim import Phase, is_quasi_newton
 from pinngen.core.record import record_chunk
 from pinngen.core.resume import check_fingerprint, fingerprint, hook_state, set_hook_state
 from pinngen.core.updaters import STOP_REASONS, make_updater
@@ -87,7 +87,7 @@ class Loop:
     def _example_batch(self):
         """A batch as the first phase's steps see it (for shapes): the data, or one sampler draw."""
         first = self.cfg.phases[0] if self.cfg.phases else None
-        if self.data_host is None or first is None or not first.batch_size or first.optimizer == "lbfgs":
+        if self.data_host is None or first is None or not first.batch_size or is_quasi_newton(first.optimizer):
             return self.data if self.data is not None else self.data_host
         sampler = make_sampler(self.cfg.batching, batch_size=first.batch_size)
         n = sampler.check(self.data_host)

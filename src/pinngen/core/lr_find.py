@@ -26,7 +26,7 @@ import optax
 from pinngen.core.batching import BatchingSpec, make_sampler
 from pinngen.core.chunk import make_chunks
 from pinngen.core.nn import trainable_filter
-from pinngen.core.optim import Phase, make_transform
+from pinngen.core.optim import Phase, is_quasi_newton, make_transform
 from pinngen.core.updaters import GradientUpdater, weighted_total
 from pinngen.core.weights import schedule_fns
 
@@ -54,9 +54,9 @@ def lr_find(model, data, loss_terms, *, optimizer: str = "adam", lr_min: float =
     if steps < 10:
         raise ValueError(f"steps={steps}: need at least 10 steps for a range test")
     spec = phase if phase is not None else Phase(optimizer=optimizer)
-    if spec.optimizer == "lbfgs" or spec.groups:
-        raise ValueError(f"optimizer={spec.label!r}: a range test needs one first-order optimizer (lbfgs chooses its "
-                         "own step by line search)")
+    if is_quasi_newton(spec.optimizer) or spec.groups:
+        why = " (it chooses its own step by line search)" if is_quasi_newton(spec.optimizer) else ""
+        raise ValueError(f"optimizer={spec.label!r}: a range test needs one first-order optimizer{why}")
     spec = spec.model_copy(update={"lr": 1.0, "schedule": "constant", "warmup_steps": 0, "steps": steps})
     lrs = np.geomspace(lr_min, lr_max, steps)
     sweep = jnp.asarray(lrs)

@@ -23,8 +23,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 SCHEDULES = ("constant", "cosine", "exponential", "warmup_cosine", "linear", "step")
 
+# Full-batch quasi-Newton optimizers with a strong-Wolfe line search: L-BFGS (limited memory) and the dense
+# inverse-Hessian ones of pinngen.core.quasi_newton (n x n numbers: small networks, float64).
+DENSE_QUASI_NEWTON = ("bfgs", "ssbfgs", "ssbroyden")
+QUASI_NEWTON = ("lbfgs", *DENSE_QUASI_NEWTON)
 # Names with their own handling (momentum / weight decay wiring); any other optax optimizer also works.
-NAMED = ("adam", "adamw", "sgd", "adadelta", "rmsprop", "adagrad", "nadam", "lbfgs")
+NAMED = ("adam", "adamw", "sgd", "adadelta", "rmsprop", "adagrad", "nadam", *QUASI_NEWTON)
 _NOT_OPTIMIZERS = {"lbfgs", "chain", "named_chain", "identity", "set_to_zero", "apply_if_finite",
                    "multi_transform", "partition", "inject_hyperparams", "inject_stateful_hyperparams",
                    "MultiSteps", "masked", "flatten", "with_extra_args_support", "stateless",
@@ -50,12 +54,23 @@ def optax_optimizers() -> dict[str, Callable]:
 
 
 _OPTAX = optax_optimizers()
-OPTIMIZERS = tuple(sorted(set(_OPTAX) | {"lbfgs"}))
+OPTIMIZERS = tuple(sorted(set(_OPTAX) | set(QUASI_NEWTON)))
+
+
+def is_quasi_newton(name: str | None) -> bool:
+    """A full-batch quasi-Newton optimizer with a line search (lbfgs, bfgs, ssbfgs, ssbroyden): it needs one
+    deterministic objective on the whole batch, chooses its own step, and may stop on its tolerances."""
+    return name in QUASI_NEWTON
+
+
+def quasi_newton_title(name: str) -> str:
+    """How text names a quasi-Newton optimizer: lbfgs -> L-BFGS, ssbroyden -> SSBroyden."""
+    return {"lbfgs": "L-BFGS", "bfgs": "BFGS", "ssbfgs": "SSBFGS", "ssbroyden": "SSBroyden"}.get(name, name)
 
 
 def optimizer_args(name: str) -> list[str]:
     """Keyword arguments an optimizer takes besides the learning rate."""
-    if name == "lbfgs":
+    if is_quasi_newton(name):
         return []
     return [p for p in inspect.signature(_OPTAX[name]).parameters if p != "learning_rate"]
 
@@ -74,7 +89,8 @@ class OptimizerSpec(BaseModel):
     """An optimizer, its arguments and its learning-rate schedule."""
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
-    optimizer: str = Field("adam", description="an Optax optimizer name (adam, adamw, sgd, lion, ...) or lbfgs")
+    optimizer: str = Field("adam", description="an Optax optimizer name (adam, adamw, sgd, lion, ...), lbfgs, or "
+                           "the dense quasi-Newton bfgs, ssbfgs, ssbroyden")
     args: dict[str, Any] = Field(default_factory=dict, description="keyword arguments of the Optax optimizer, "
                                  "e.g. {b1: 0.5} (DCGAN's Adam)")
     lr: float = Field(1e-3, gt=0.0)
@@ -122,27 +138,30 @@ class Group(OptimizerSpec):
 
     @model_validator(mode="after")
     def _not_lbfgs(self):
-        if self.optimizer == "lbfgs":
-            raise ValueError("a parameter group cannot use lbfgs (a line search needs one objective); use a "
-                             "first-order optimizer")
+        if is_quasi_newton(self.optimizer):
+            raise ValueError(f"a parameter group cannot use {self.optimizer} (a line search needs one objective); "
+                             "use a first-order optimizer")
         return self
 
 
 class Phase(OptimizerSpec):
-    """One optimizer phase. ``steps`` is an upper bound for L-BFGS, which may stop earlier (and says why)."""
+    """One optimizer phase. ``steps`` is an upper bound for the quasi-Newton optimizers (lbfgs, bfgs, ssbfgs,
+    ssbroyden), which may stop earlier (and say why)."""
 
     steps: int = Field(1000, ge=0)
     batch_size: int | None = Field(None, ge=1, description="None: full batch")
     epochs: int | None = Field(None, ge=1, description="if set, steps = epochs * (n_samples // batch_size)")
     groups: dict[str, Group] | None = Field(None, description="two-player (or more) training: named parameter "
                                             "groups updated in this order within each step")
-    # L-BFGS only
+    # quasi-Newton only (memory: L-BFGS; max_dense_params: bfgs, ssbfgs, ssbroyden)
     memory: int = Field(20, ge=1)
     max_linesearch_steps: int = Field(30, ge=1)
     tol_grad: float = Field(1e-10, ge=0.0, description="stop when the gradient norm falls below")
     tol_change: float = Field(1e-12, ge=0.0, description="stop when |relative loss change| falls below")
-    patience: int = Field(20, ge=1, description="L-BFGS: consecutive steps of tiny change, or without a "
-                          "decrease, before it stops")
+    patience: int = Field(20, ge=1, description="quasi-Newton: consecutive steps of tiny change, or without "
+                          "a decrease, before it stops")
+    max_dense_params: int = Field(20_000, ge=1, description="bfgs/ssbfgs/ssbroyden hold an n x n inverse Hessian "
+                                  "(n^2 * 8 bytes in float64: 3.2 GB at 20,000); more parameters are refused")
     approx_dec_rtol: float | None = Field(
         None, ge=0.0, description="zoom line search: relative loss level under which the approximate "
         "(Hager-Zhang) Wolfe conditions apply; default: 1e-6 in float64, larger in float32 (see make_optimizer)")
@@ -153,9 +172,10 @@ class Phase(OptimizerSpec):
 
     @model_validator(mode="after")
     def _consistent(self):
-        if self.optimizer == "lbfgs" and self.batch_size is not None:
-            raise ValueError("lbfgs needs the full batch: remove batch_size from the lbfgs phase")
-        if self.groups is not None and self.optimizer == "lbfgs":
+        if is_quasi_newton(self.optimizer) and self.batch_size is not None:
+            raise ValueError(f"{self.optimizer} needs the full batch: remove batch_size from the {self.optimizer} "
+                             "phase")
+        if self.groups is not None and is_quasi_newton(self.optimizer):
             raise ValueError("groups need first-order optimizers: set the phase optimizer to the default, or "
                              "remove groups")
         if self.groups is not None and not self.groups:
@@ -219,12 +239,18 @@ def make_transform(spec: OptimizerSpec, n: int, dtype=None) -> tuple[optax.Gradi
     if spec.transform is not None:
         return spec.transform, None
     name = spec.optimizer
-    if name == "lbfgs":
-        # The line search picks the step; lr only scales the first trial step.
+    if is_quasi_newton(name):
+        # The line search picks the step (lr is not used).
         ls = optax.scale_by_zoom_linesearch(max_linesearch_steps=spec.max_linesearch_steps,
                                             approx_dec_rtol=_approx_dec_rtol(spec, dtype),
                                             initial_guess_strategy=spec.initial_step)
-        return optax.lbfgs(learning_rate=None, memory_size=spec.memory, linesearch=ls), optax.constant_schedule(1.0)
+        if name == "lbfgs":
+            tx = optax.lbfgs(learning_rate=None, memory_size=spec.memory, linesearch=ls)
+        else:
+            from pinngen.core.quasi_newton import dense_quasi_newton
+
+            tx = dense_quasi_newton(name, ls)
+        return tx, optax.constant_schedule(1.0)
     sched = make_schedule(spec, n)
     kwargs = dict(spec.args)
     valid = optimizer_args(name)

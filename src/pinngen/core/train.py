@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import equinox as eqx
 import jax
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from pinngen.core import checkpoint as ckpt
@@ -140,7 +141,7 @@ def fit(
         if reason == "callback":
             break
         loop.history.meta["phases"].append(dict(optimizer=phase.label, steps_run=loop.s, steps_max=phase.steps,
-                                                stop_reason=reason))
+                                                stop_reason=reason, **_phase_meta(loop, pi)))
         log.info("phase %d (%s) ended after %d steps: %s", pi, phase.label, loop.s, reason)
         loop.finished = reason in ("non_finite", "early_stopping", "time_limit") or pi + 1 == len(cfg.phases)
         loop.history.meta["diverged"] = reason == "non_finite"
@@ -159,6 +160,24 @@ def fit(
         history.meta["restored_best_step"] = loop.best["step"]
     ema_model = loop.model(loop.ema) if loop.ema is not None else None
     return FitResult(loop.model(params), history, ema_model)
+
+
+def _phase_meta(loop: Loop, pi: int) -> dict:
+    """What a quasi-Newton phase's record adds: its time per iteration (the median over its chunks after the
+    first, which compiles; the first one's when there is no other) and, for a dense inverse Hessian, its size."""
+    updater = loop.updater(pi)
+    if not hasattr(updater, "phase_meta") or loop.ustate is None:
+        return {}
+    out = dict(updater.phase_meta(loop.ustate))
+    if loop.s and "time" in loop.history:
+        t = loop.history.column("time")
+        t = t[-loop.s - 1:] if len(t) > loop.s else np.concatenate([[0.0], t])
+        dt = np.diff(t[np.isfinite(t)])
+        first = int(np.argmin(np.isclose(dt, dt[0], rtol=1e-6))) if len(dt) else 0  # steps of the first chunk
+        dt = dt[first:] if first else dt
+        if len(dt):
+            out["ms_per_step"] = round(float(np.median(dt)) * 1e3, 3)
+    return out
 
 
 def _make_loop(model, data, config, *, loss_terms, key, seed, **kwargs) -> Loop:

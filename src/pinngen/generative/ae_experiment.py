@@ -39,6 +39,7 @@ from pinngen.core import dtypes
 from pinngen.core.diagnose import DiagnoseContext
 from pinngen.core.io import atomic_write_json
 from pinngen.core.kind import Kind
+from pinngen.core.optim import is_quasi_newton
 from pinngen.core.setup import Setup
 from pinngen.data import DataError, holdout, load_image_data, subset
 from pinngen.data.images import ImageDatasetName
@@ -124,8 +125,9 @@ class Config(RunConfig):
                              "kind: ae-compare")
         if self.kind == "ae-compare" and self.compare is None:
             self.compare = AECompare()
-        if any(p.optimizer == "lbfgs" for p in self.train.phases) and self.model.noise != "none":
-            raise ValueError("lbfgs needs a deterministic loss; use noise: none or a first-order optimizer")
+        qn = [p.optimizer for p in self.train.phases if is_quasi_newton(p.optimizer)]
+        if qn and self.model.noise != "none":
+            raise ValueError(f"{qn[0]} needs a deterministic loss; use noise: none or a first-order optimizer")
         return self
 
 

@@ -5,7 +5,7 @@
 - :func:`make_refresh` redraws it every ``resample_every`` steps and applies RAR / RAD
   (:mod:`pinngen.pinn.sampling`) through ``fit(refresh=...)``.
 - :func:`first_order_steps` says which steps may change the objective: resampling, adaptivity and weight
-  updates run only in first-order phases, because an L-BFGS phase's curvature memory assumes a fixed
+  updates run only in first-order phases, because a quasi-Newton phase's curvature memory assumes a fixed
   objective.
 """
 
@@ -21,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from pinngen.core.optim import is_quasi_newton
 from pinngen.pinn import sampling
 from pinngen.pinn.loss import residual_norm
 from pinngen.pinn.problem import Problem
@@ -91,10 +92,10 @@ class Collocation:
 
 
 def first_order_steps(phases: Sequence) -> Callable[[int], bool]:
-    """step -> True when the step belongs to a first-order (non-L-BFGS) phase."""
+    """step -> True when the step belongs to a first-order (not quasi-Newton) phase."""
     bounds, start = [], 0
     for p in phases:
-        bounds.append((start, start + p.steps, p.optimizer != "lbfgs"))
+        bounds.append((start, start + p.steps, not is_quasi_newton(p.optimizer)))
         start += p.steps
 
     def active(step: int) -> bool:

@@ -56,6 +56,7 @@ from pinngen.core.diagnose.term_checks import check_terms
 from pinngen.core.diagnose.thresholds import DiagnoseThresholds, validate_numbers
 from pinngen.core.diagnose.val_checks import check_validation
 from pinngen.core.findings import Finding
+from pinngen.core.optim import is_quasi_newton, quasi_newton_title
 
 __all__ = [
     "DiagnoseContext",
@@ -203,13 +204,14 @@ _TOLERANCE_STOPS = {
 
 
 def _lbfgs_stopped_by_tolerance(history, trend: list[Finding], end: EndState) -> list[Finding]:
-    """An L-BFGS phase that stopped on its own tolerance has converged as far as its precision allows,
-    even when the curve was still falling steeply just before: that is L-BFGS's superlinear finish, not
-    unfinished training. A steep fall into a loss-change stop usually means float32 ran out of digits."""
+    """A quasi-Newton phase (L-BFGS, BFGS, SSBFGS, SSBroyden) that stopped on its own tolerance has converged
+    as far as its precision allows, even when the curve was still falling steeply just before: that is a
+    superlinear finish, not unfinished training. A steep fall into a loss-change stop usually means float32
+    ran out of digits."""
     phases = history.meta.get("phases") or []
     last = phases[-1] if phases else {}
     reason = last.get("stop_reason")
-    if last.get("optimizer") != "lbfgs" or reason not in _TOLERANCE_STOPS:
+    if not is_quasi_newton(last.get("optimizer")) or reason not in _TOLERANCE_STOPS:
         return trend
     out = [f for f in trend if f.code not in ("still_learning", "converged")]
     falling = any(f.code == "still_learning" for f in trend)
@@ -217,7 +219,8 @@ def _lbfgs_stopped_by_tolerance(history, trend: list[Finding], end: EndState) ->
             "set dtype: float64 to polish further." if falling and reason != "grad_tol"
             else "Nothing to do; more steps would not change the result at this tolerance.")
     out.append(Finding(code="converged", severity="info", step=end.last_step,
-                       message=f"L-BFGS stopped after {last.get('steps_run')} steps because "
+                       message=f"{quasi_newton_title(last['optimizer'])} stopped after {last.get('steps_run')} "
+                               f"steps because "
                                f"{_TOLERANCE_STOPS[reason]}: converged to its tolerance.",
                        hint=hint))
     return out

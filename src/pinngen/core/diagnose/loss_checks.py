@@ -13,6 +13,7 @@ from pinngen.core.diagnose.context import DiagnoseContext
 from pinngen.core.diagnose.curves import Curve, phase_segments, raw_series
 from pinngen.core.diagnose.thresholds import DiagnoseThresholds
 from pinngen.core.findings import Finding
+from pinngen.core.optim import is_quasi_newton, quasi_newton_title
 
 
 @dataclass(frozen=True)
@@ -144,10 +145,11 @@ def check_trend(
     if th.weak_significance <= end.t < th.significance and not oscillates and rel <= -th.still_learning_decrease:
         longer = _confirmed_fall(end, whole, th)
     if (significant and rel <= -th.still_learning_decrease) or longer is not None:
-        lbfgs = "lbfgs" in str(end.seg.phases[-1]).lower().replace("-", "")
+        last = str(end.seg.phases[-1]).lower().replace("-", "").rsplit("/", 1)[-1]
+        qn = "lbfgs" if "lbfgs" in last else last if is_quasi_newton(last) else None
         hint = (
-            "Run more L-BFGS iterations (or loosen its stopping tolerance)."
-            if lbfgs
+            f"Run more {quasi_newton_title(qn)} iterations (or loosen its stopping tolerance)."
+            if qn
             else "Train longer, or raise the learning rate (or let its schedule decay later)."
         )
         said += f", within its noise, and {longer}" if longer else ""

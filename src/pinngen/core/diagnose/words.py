@@ -29,6 +29,9 @@ TYPICAL_LR = {
     "adagrad": 1e-2,
     "adadelta": 1.0,
     "lbfgs": 1.0,
+    "bfgs": 1.0,
+    "ssbfgs": 1.0,
+    "ssbroyden": 1.0,
 }
 
 

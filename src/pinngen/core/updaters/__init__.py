@@ -1,7 +1,8 @@
 """Update steps: the one loop calls ``step`` of an updater; each updater is one way to change parameters.
 
 - :class:`GradientUpdater`: any Optax transform (Adam, SGD, Lion, ...), on minibatches or the full batch;
-- :class:`LBFGSUpdater`: L-BFGS with a zoom line search on the full batch, with its stopping tolerances;
+- :class:`LBFGSUpdater`: a quasi-Newton transform (L-BFGS, or dense BFGS / SSBFGS / SSBroyden) with a zoom
+  line search on the full batch, with its stopping tolerances;
 - :class:`GroupUpdater`: named parameter groups (a GAN's generator and discriminator), each with its own
   transform, loss terms and number of updates per step, alternating inside one jitted step.
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pinngen.core.optim import Phase, make_transform
+import jax
+
+from pinngen.core.optim import DENSE_QUASI_NEWTON, Phase, is_quasi_newton, make_transform
 from pinngen.core.updaters.base import combined_terms, weighted_total
 from pinngen.core.updaters.gradient import GradientUpdater
 from pinngen.core.updaters.groups import GroupPlan, GroupUpdater, group_masks
@@ -37,8 +39,21 @@ def make_updater(phase: Phase, *, loss_terms: Callable, static, names: tuple[str
         per_step = phase.batches_per_step if phase.batch_size else 1
         return GroupUpdater(combined_terms(loss_terms, static, names), plans, batches_per_step=per_step)
     total_fn = weighted_total(loss_terms, static, names)
+    if phase.optimizer in DENSE_QUASI_NEWTON and phase.transform is None:
+        check_dense_size(phase, params)
     tx, sched = make_transform(phase, phase.steps, dtype)
-    if phase.optimizer == "lbfgs" and phase.transform is None:
+    if is_quasi_newton(phase.optimizer) and phase.transform is None:
         return LBFGSUpdater(total_fn, tx, steps=phase.steps, tol_grad=phase.tol_grad, tol_change=phase.tol_change,
                             patience=phase.patience)
     return GradientUpdater(total_fn, tx, sched)
+
+
+def check_dense_size(phase: Phase, params) -> None:
+    """A dense quasi-Newton phase holds an n x n inverse Hessian: refuse more than ``max_dense_params``."""
+    leaves = jax.tree_util.tree_leaves(params)
+    n = sum(int(x.size) for x in leaves)
+    if n > phase.max_dense_params:
+        item = max((x.dtype.itemsize for x in leaves), default=8)
+        raise ValueError(f"optimizer {phase.optimizer}: the model has {n:,} trainable parameters and its dense "
+                         f"inverse Hessian would take {n * n * item / 1e9:.1f} GB (limit max_dense_params="
+                         f"{phase.max_dense_params:,}); use optimizer: lbfgs, or a smaller network")

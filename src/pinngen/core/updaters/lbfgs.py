@@ -1,4 +1,6 @@
-"""L-BFGS on the full batch with a zoom line search, and its stopping tolerances.
+"""L-BFGS on the full batch with a zoom line search, and its stopping tolerances. The same updater runs the
+dense quasi-Newton optimizers (bfgs, ssbfgs, ssbroyden: :mod:`pinngen.core.quasi_newton`), whose transform
+also takes the line search's value, gradient and value_fn.
 
 Stop codes: 1 non-finite loss or gradient (also a line search that ends on a non-finite value),
 2 ``grad_tol`` (gradient norm below ``tol_grad``), 3 ``loss_change_tol`` (relative loss change below
@@ -25,6 +27,7 @@ import jax.numpy as jnp
 import optax
 from optax import tree_utils as otu
 
+from pinngen.core.quasi_newton import dense_meta
 from pinngen.core.updaters.base import finite
 
 LBFGS_TERMS_EVERY = 10
@@ -69,3 +72,7 @@ class LBFGSUpdater:
         logs = dict(loss=value, terms=terms, terms_logged=log_terms, grad_norm=gnorm,
                     lr=jnp.asarray(otu.tree_get(new_state, "learning_rate"), value.dtype), accept=ok, code=code)
         return optax.apply_updates(params, updates), (new_state, value, stall), logs
+
+    def phase_meta(self, state) -> dict:
+        """What the phase's record adds (a dense inverse Hessian's size, resets and skipped pairs)."""
+        return dense_meta(state[0])
