@@ -38,10 +38,18 @@ Set-up of the torch venv (done by this script when missing)::
     /work/venvs/torch/bin/pip install torch==2.13.0     # FIRST, this exact spec: the local CPU wheel
     /work/venvs/torch/bin/pip install numpy
 
-Run (about 6 min at the defaults on the shared 2-core machine)::
+Run (on the shared 2-core machine at load 4-7: about 3.5 min for ``lstm256``, 5-8 min for ``lstm128 block``)::
 
-    nice -n 19 .venv/bin/python bench/seq_vs_torch.py [--rounds 3] [--steps 20] [--core 1]
+    nice -n 19 .venv/bin/python bench/seq_vs_torch.py --cases lstm256 --out seq_vs_torch_lstm256
+    nice -n 19 .venv/bin/python bench/seq_vs_torch.py --cases lstm128 block --out seq_vs_torch_lstm128_block
+    nice -n 19 .venv/bin/python bench/seq_vs_torch.py --cases lstm256 --hugetlb --out seq_vs_torch_lstm256_hugetlb
     nice -n 19 .venv/bin/python bench/seq_vs_torch.py --cases block --sides step torch --rounds 1   # quick
+
+Page faults: XLA allocates each call's temporaries (about 100 MB for ``lstm128``'s step, 200 MB for
+``lstm256``) in one fresh ``mmap``, so every call of a jitted step pays tens of thousands of minor page faults
+(the ``sys`` column); ``fit`` pays them once per chunk. ``--hugetlb`` gives both sides glibc's
+``GLIBC_TUNABLES=glibc.malloc.hugetlb=1`` (transparent huge pages for large allocations; this kernel's THP mode
+is ``madvise``), which removes most of them on both sides.
 
 Writes ``bench/out/seq_vs_torch.json`` (every run: per-step times, loads, losses) and prints a markdown table.
 """

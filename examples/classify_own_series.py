@@ -9,6 +9,7 @@ test. Writes runs/own-classify/ (report.html with the confusion matrix and the a
 baselines when all series have one length) and own_probs.npy (class probabilities of every series in the file).
 """
 
+import json
 import sys
 
 import numpy as np
@@ -39,7 +40,7 @@ def main(path: str | None = None, steps: int = 1500) -> None:
         "model": {"arch": "lstm", "hidden": 32, "patch": 2},  # or arch: transformer (dim, heads, layers, pooling)
         "augment": {"scale": 0.1, "jitter": 0.05},
         "train": {"eval_every": 250,
-                  "phases": [{"optimizer": "adam", "lr": 3e-3, "steps": steps, "batch_size": 32,
+                  "phases": [{"optimizer": "adam", "lr": 3e-3, "steps": steps, "batch_size": 32, "clip_norm": 1.0,
                               "schedule": "cosine"}]},
     }
     run = pinngen.run(config, out="runs/own-classify")
@@ -50,7 +51,7 @@ def main(path: str | None = None, steps: int = 1500) -> None:
     x = np.where(np.arange(series.x.shape[1])[None, :, None] < series.lengths[:, None, None], series.x, np.nan)
     probs = run.predict(x if series.features > 1 else x[..., 0])  # NaN tails mark the shorter series
     np.save("own_probs.npy", probs)
-    classes = run.metrics["per_class_accuracy"].keys()
+    classes = json.loads((run.path / "model" / "spec.json").read_text())["classes"]  # the probability columns
     print(f"class probabilities {probs.shape} (columns {', '.join(classes)}) -> own_probs.npy; "
           f"report: {run.path / 'report.html'}")
 

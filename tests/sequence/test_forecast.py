@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -34,7 +35,7 @@ def _sine():
 def _config(path, **model):
     return {"kind": "forecast", "name": "sine", "seed": 0,
             "data": {"source": str(path), "test": 12, "lookback": 24, "horizon": 6, "val": 6},
-            "model": {"arch": "gru", "patch": 6, "hidden": 16, **model},
+            "model": {"arch": "gru", "patch": 6, "hidden": 16, "linear": 2, "noise": 0.05, **model},
             "evaluation": {"season": PERIOD, "ar_order": 4},
             "train": {"eval_every": 100, "chunk": 100, "progress": False, "checkpoint_every": None,
                       "phases": [{"optimizer": "adam", "lr": 0.01, "steps": 300, "batch_size": 32}]}}
@@ -169,12 +170,23 @@ def test_builtin_experiments_and_the_example_yaml_validate():
     assert cfg.kind == "forecast" and cfg.data.source.endswith(".csv")
 
 
-def test_members_are_trained_apart_and_averaged():
+@pytest.mark.parametrize("arch", ["lstm", "transformer"])
+def test_members_are_trained_apart_and_averaged(arch):
     from pinngen.sequence.forecast_model import Ensemble
 
-    ens = Ensemble(members=3, arch="lstm", features=1, lookback=8, steps=2, patch=4, hidden=4,
+    ens = Ensemble(members=3, arch=arch, features=2, lookback=8, steps=2, patch=4, hidden=8, heads=2,
                    key=jax.random.PRNGKey(0))
-    x = jnp.ones((5, 8, 1))
-    each = np.asarray(ens.each(x))
-    assert each.shape == (3, 5, 2, 1) and not np.allclose(each[0], each[1])
-    np.testing.assert_allclose(np.asarray(ens(x)), each.mean(0), rtol=1e-6)
+    x = jax.random.normal(jax.random.PRNGKey(1), (5, 8, 2))
+    each, mean = (np.asarray(a) for a in eqx.filter_jit(lambda e, xx: (e.each(xx), e(xx)))(ens, x))
+    assert each.shape == (3, 5, 2, 2) and not np.allclose(each[0], each[1])
+    np.testing.assert_allclose(mean, each.mean(0), rtol=1e-5, atol=1e-6)
+
+
+def test_linear_one_step_component_starts_at_the_least_squares_ar_fit(tmp_path):
+    # a noiseless sine obeys x[t] = 2 cos(w) x[t-1] - x[t-2] exactly: the AR(2) least-squares fit recovers it
+    setup = get_kind("forecast").setup(load_config(_config(_write_series(tmp_path / "s.csv", _sine()))))
+    skip = setup.model.nets.skip
+    w = 2 * np.pi / PERIOD
+    for m in range(skip.weight.shape[0]):
+        np.testing.assert_allclose(np.asarray(skip.weight[m, 0]), [-1.0, 2 * np.cos(w)], atol=1e-4)
+        assert abs(float(skip.bias[m, 0])) < 1e-4

@@ -19,6 +19,7 @@ import textwrap
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from .baselines import CharNGram
@@ -82,8 +83,7 @@ def evaluate(cfg, setup, model, history, run_dir) -> dict:
 
     figs = Path(run_dir) / "figures"
     figs.mkdir(parents=True, exist_ok=True)
-    val = setup.fit_kwargs["val_data"]
-    by_pos = np.asarray(_window_scores(model, val["x"], val["y"])).mean(0)  # (T,) no context before a window
+    by_pos = loss_by_position(model, ex["ids_val"], block)
     s["nats_first_position"], s["nats_last_position"] = float(by_pos[0]), float(by_pos[-1])
     _plot_positions(by_pos, nats, ngram, figs / "loss_by_position.png")
 
@@ -115,6 +115,21 @@ def evaluate(cfg, setup, model, history, run_dir) -> dict:
              "note": f"validation: the last {cfg.data.val:.0%} of the text, {len(ex['val_text'])} characters"}
     return {"summary": s, "tables": [table], "notes": notes, "samples": {f"{t:g}": x for t, x in texts},
             "loss_by_position": by_pos.tolist()}
+
+
+def loss_by_position(model, ids: np.ndarray, block: int, *, every: int = 16, batch: int = 64) -> np.ndarray:
+    """Mean -ln p ``(T,)`` at each position of windows read from scratch (no context before the window),
+    over windows of ``T = min(block, len(ids) - 1)`` ids starting every ``every`` ids of ``ids``."""
+    t = min(block, len(ids) - 1)
+    starts = np.arange(0, len(ids) - t, every)
+    offs = np.arange(t)
+    total = np.zeros(t)
+    for i in range(0, len(starts), batch):
+        s = starts[i:i + batch]
+        s_full = np.pad(s, (0, batch - len(s)), mode="edge")  # one shape, one compile
+        x, y = ids[s_full[:, None] + offs], ids[s_full[:, None] + offs + 1]
+        total += np.asarray(_window_scores(model, jnp.asarray(x), jnp.asarray(y)))[:len(s)].sum(0)
+    return total / len(starts)
 
 
 def _plot_positions(by_pos: np.ndarray, nats: float, ngram: float, path: Path) -> None:
