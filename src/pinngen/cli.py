@@ -132,7 +132,7 @@ def _cmd_list(a) -> int:
     return 0
 
 
-def _read_points(path: str, what: str = "--points"):
+def _read_points(path: str, what: str = "--points", *, allow_nan: bool = False):
     import numpy as np
 
     p = Path(path)
@@ -146,8 +146,8 @@ def _read_points(path: str, what: str = "--points"):
         raise ValueError(f"{what}: {path}: use a .npy or .csv file")
     if x.ndim == 1:
         x = x[:, None]
-    if not np.all(np.isfinite(x)):
-        raise ValueError(f"{what}: {path} contains NaN or inf")
+    if np.any(np.isinf(x)) or (not allow_nan and np.any(np.isnan(x))):
+        raise ValueError(f"{what}: {path} contains NaN or inf; fill or drop those values")
     return x
 
 
@@ -156,9 +156,11 @@ def _cmd_predict(a) -> int:
 
     import pinngen
     from pinngen.core.io import atomic_write_bytes
+    from pinngen.registry import get_kind
 
     run = pinngen.load(a.run_dir)
-    y = run.predict(_read_points(a.points))
+    nan_ok = get_kind(run.config.kind).predict_reads_nan  # e.g. NaN tails: series of different lengths
+    y = run.predict(_read_points(a.points, allow_nan=nan_ok))
     out = Path(a.out)
     if out.suffix == ".csv":
         import io

@@ -186,6 +186,22 @@ def test_cli_predict_writes_class_probabilities(run, tmp_path, capsys):
     assert p.shape == (4, 2) and "shape (4, 2)" in capsys.readouterr().out
 
 
+def test_cli_predict_reads_nan_tails_and_refuses_inner_gaps(run, tmp_path, capsys):
+    rows = ramps(3, 13)
+    x = np.full((3, 20), np.nan)
+    for i, (_, v) in enumerate(rows):
+        x[i, :len(v)] = v
+    np.save(tmp_path / "s.npy", x)
+    assert main(["predict", str(run.path), "--points", str(tmp_path / "s.npy"), "--out", str(tmp_path / "p.npy")]) == 0
+    np.testing.assert_allclose(np.load(tmp_path / "p.npy"), run.predict(x), atol=1e-6)
+    x[0, 1] = np.nan  # a gap inside a series, not a tail
+    np.save(tmp_path / "g.npy", x)
+    capsys.readouterr()
+    assert main(["predict", str(run.path), "--points", str(tmp_path / "g.npy"), "--out", str(tmp_path / "q.npy")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "row 1" in err and "step 2" in err and len(err.splitlines()) == 1 and not (tmp_path / "q.npy").exists()
+
+
 def test_baselines_match_a_brute_force_nearest_neighbour():
     from pinngen.sequence.classify_experiment import Config
     from pinngen.sequence.classify_report import _baselines

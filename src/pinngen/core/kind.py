@@ -50,6 +50,9 @@ class Kind:
     lead_tables: tuple[str, ...] = ()
     contract_config: dict | None = field(default_factory=dict)
     description: str = ""
+    # ``predict`` reads NaN itself (a NaN tail marks a shorter series in a batch of variable-length ones); the CLI
+    # then passes NaN through instead of refusing the file.
+    predict_reads_nan: bool = False
 
     @property
     def can_sample(self) -> bool:

@@ -268,6 +268,7 @@ def headline(metrics: dict) -> str:
 
 KIND = Kind(name="sequence-classify", Config=Config, setup=setup, evaluate=evaluate, template=template,
             predict=predict, headline=headline, lead_tables=("Test accuracy", "Per class accuracy"),
+            predict_reads_nan=True,
             description="many-to-one sequence classification (LSTM/GRU/RNN/Transformer, variable lengths) "
                         "against 1-NN Euclidean and DTW",
             contract_config=dict(
