@@ -133,19 +133,37 @@ def _cmd_list(a) -> int:
 
 
 def _read_points(path: str, what: str = "--points", *, allow_nan: bool = False):
+    import io
+    import warnings
+
     import numpy as np
+
+    from pinngen.data import DataError
+    from pinngen.data._files import read_text
+    from pinngen.data.loaders import load_numpy
 
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"{what}: file not found: {path}")
     if p.suffix == ".npy":
-        x = np.load(p, allow_pickle=False)
+        x = load_numpy(p)
     elif p.suffix == ".csv":
-        x = np.loadtxt(p, delimiter=",", ndmin=2)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # an empty file is reported below, in one line
+                x = np.loadtxt(io.StringIO(read_text(p)), delimiter=",", ndmin=2)
+        except ValueError as e:  # numpy's message names the row and column
+            raise DataError(f"{path}: not a numeric CSV ({str(e).strip().splitlines()[0][:160]}); give one row "
+                            "per point, comma-separated numbers, no header") from None
     else:
         raise ValueError(f"{what}: {path}: use a .npy or .csv file")
+    if not isinstance(x, np.ndarray) or x.dtype.kind not in "biuf":
+        raise DataError(f"{path}: holds {getattr(x, 'dtype', type(x).__name__)} values; give real numbers")
+    x = x.astype(np.float64, copy=False)
     if x.ndim == 1:
         x = x[:, None]
+    if x.ndim == 0 or x.size == 0:
+        raise DataError(f"{path}: holds no points (shape {x.shape}); give one row per point")
     if np.any(np.isinf(x)) or (not allow_nan and np.any(np.isnan(x))):
         raise ValueError(f"{what}: {path} contains NaN or inf; fill or drop those values")
     return x

@@ -57,14 +57,50 @@ def read_raw(source: str | os.PathLike | dict) -> dict:
             raise ConfigError(f"no built-in experiment or config file named {src!r}; "
                               f"built-in: {', '.join(builtin_names())} (see `pinngen list`)")
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise ConfigError(f"{path}: invalid YAML{where}: {getattr(e, 'problem', e)}") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read it ({e.strerror or e}); give a YAML file") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to read; a config is a few levels of mappings and "
+                          "lists") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {e.start}); save the config as UTF-8") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: a config must be a YAML mapping of keys to values")
+    try:
+        size = _expanded_size(raw)
+    except RecursionError:
+        size = MAX_CONFIG_VALUES + 1
+    if size > MAX_CONFIG_VALUES:
+        raise ConfigError(f"{path}: more than {MAX_CONFIG_VALUES:,} values once YAML aliases (*name) are expanded; "
+                          "a config never needs that many: write the values out, or nest aliases less")
     return raw
+
+
+MAX_CONFIG_VALUES = 1_000_000
+
+
+def _expanded_size(node, memo=None) -> int:
+    """How many values ``node`` holds with every shared (aliased) part counted each time it appears: linear in
+    the distinct nodes, so a 'billion laughs' document is measured without being expanded."""
+    memo = {} if memo is None else memo
+    if not isinstance(node, (dict, list)):
+        return 1
+    if id(node) in memo:
+        return memo[id(node)]
+    memo[id(node)] = MAX_CONFIG_VALUES + 1  # a cycle (a recursive alias) counts as too large
+    children = list(node.values()) + list(node.keys()) if isinstance(node, dict) else node
+    total = 1
+    for child in children:
+        total += _expanded_size(child, memo)
+        if total > MAX_CONFIG_VALUES:
+            break
+    memo[id(node)] = total
+    return total
 
 
 def apply_overrides(raw: dict, overrides: list[str] | tuple[str, ...]) -> dict:
@@ -150,10 +186,21 @@ def load_config(source, overrides=(), *, seed: int | None = None) -> RunConfig:
     from pinngen.registry import get_kind
 
     raw = apply_overrides(read_raw(source), list(overrides))
+    if overrides:
+        try:
+            size = _expanded_size(raw)
+        except RecursionError:
+            size = MAX_CONFIG_VALUES + 1
+        if size > MAX_CONFIG_VALUES:
+            raise ConfigError(f"--set: more than {MAX_CONFIG_VALUES:,} values once YAML aliases are expanded; "
+                              "give plain values")
     if seed is not None:
         raw["seed"] = seed
     if "kind" not in raw:
         raise ConfigError("config error: kind: required field is missing "
+                          "(e.g. kind: dense; see `pinngen list`)")
+    if not isinstance(raw["kind"], str):
+        raise ConfigError(f"config error: kind: {raw['kind']!r} is not a name; give one of the kinds "
                           "(e.g. kind: dense; see `pinngen list`)")
     kind = get_kind(raw["kind"])
     return validate(raw, kind.Config)

@@ -19,7 +19,6 @@ import os
 import re
 import shutil
 import signal
-import zipfile
 from pathlib import Path
 
 import jax
@@ -60,21 +59,43 @@ def _fill(template, arrays: list, what: str):
         want = flat[slot]
         if tuple(arr.shape) != tuple(want.shape):
             raise CheckpointError(f"{what}: array {slot} has shape {arr.shape}, the model expects {want.shape}")
+        if arr.dtype.kind not in "biufc" or (arr.dtype.kind == "c") != (np.dtype(want.dtype).kind == "c"):
+            raise CheckpointError(f"{what}: array {slot} holds {arr.dtype} values, the model expects {want.dtype}; "
+                                  "the file is corrupted or was not written by pinngen")
         flat[slot] = jnp.asarray(arr, dtype=want.dtype)
     return jax.tree_util.tree_unflatten(treedef, flat)
 
 
 def _open_npz(data: bytes, what: str) -> dict[str, np.ndarray]:
+    from pinngen.data.loaders import _NUMPY_PARSE_ERRORS, _check_declared_size, _first_line
+
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            return {k: npz[k] for k in npz.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as err:
-        raise CheckpointError(f"{what}: unreadable ({err}); the file is truncated or corrupted") from None
+            if not isinstance(npz, np.lib.npyio.NpzFile):
+                raise CheckpointError(f"{what}: a single array, not a checkpoint archive; the file is corrupted")
+            sizes = {i.filename: i.file_size for i in npz.zip.infolist()}
+            out = {}
+            for k in npz.files:
+                with npz.zip.open(f"{k}.npy") as member:
+                    _check_declared_size(member, sizes.get(f"{k}.npy", 0), f"{what} ({k})")
+                out[k] = npz[k]
+            return out
+    except CheckpointError:
+        raise
+    except ValueError as err:  # pinngen's DataError from the size check, or numpy's own
+        raise CheckpointError(f"{what}: unreadable ({_first_line(err)}); the file is truncated or corrupted") from None
+    except _NUMPY_PARSE_ERRORS as err:
+        raise CheckpointError(f"{what}: unreadable ({type(err).__name__}: {_first_line(err)}); the file is "
+                              "truncated or corrupted") from None
 
 
 def tree_from_bytes(template, data: bytes, *, what: str = "checkpoint"):
     npz = _open_npz(data, what)
-    return _fill(template, [npz[f"leaf_{i:05d}"] for i in range(len(npz))], what)
+    names = [f"leaf_{i:05d}" for i in range(len(npz))]
+    if sorted(npz) != names:
+        raise CheckpointError(f"{what}: holds arrays {sorted(npz)[:4]}..., not pinngen's leaf_00000...; the file is "
+                              "corrupted or was not written by pinngen")
+    return _fill(template, [npz[k] for k in names], what)
 
 
 def save_model(directory: str | os.PathLike, model, spec: dict, *, ema=None) -> Path:
@@ -194,22 +215,36 @@ def load_training(directory, templates):
         raise CheckpointError(f"{directory}: no checkpoint to resume from")
     try:
         info = json.loads((unit / "info.json").read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"{unit / 'info.json'}: unreadable ({err}); the checkpoint is corrupted") from None
+    except (OSError, ValueError) as err:  # ValueError: bad JSON, or bytes that are not UTF-8
+        raise CheckpointError(f"{unit / 'info.json'}: unreadable ({str(err).splitlines()[0][:160]}); the checkpoint "
+                              "is corrupted") from None
+    if not isinstance(info, dict):
+        raise CheckpointError(f"{unit / 'info.json'}: not a checkpoint description (a JSON object); the checkpoint "
+                              f"is corrupted: remove {unit} to resume from scratch")
     if info.get("format") != FORMAT:
         raise CheckpointError(f"{unit}: checkpoint format {info.get('format')!r}, this version reads {FORMAT}")
+    sums = info.get("sha256")
+    if not isinstance(sums, dict) or not all(isinstance(sums.get(n), str) for n in ("arrays.npz", "history.csv")):
+        raise CheckpointError(f"{unit / 'info.json'}: no checksums of arrays.npz and history.csv; the checkpoint is "
+                              f"corrupted: remove {unit} to resume from scratch")
     raw = {}
     for name in ("arrays.npz", "history.csv"):
         try:
             raw[name] = (unit / name).read_bytes()
         except OSError as err:
             raise CheckpointError(f"{unit / name}: unreadable ({err})") from None
-        if hashlib.sha256(raw[name]).hexdigest() != info["sha256"][name]:
+        if hashlib.sha256(raw[name]).hexdigest() != sums[name]:
             raise CheckpointError(f"{unit / name}: does not match its checksum (truncated or modified); remove "
                                   f"{unit} to resume from scratch")
     npz = _open_npz(raw["arrays.npz"], str(unit / "arrays.npz"))
     if callable(templates):
-        templates = templates(info)
+        try:
+            templates = templates(info)
+        except CheckpointError:
+            raise
+        except (KeyError, TypeError, ValueError, IndexError) as err:
+            raise CheckpointError(f"{unit / 'info.json'}: does not describe this run ({type(err).__name__}: "
+                                  f"{str(err)[:120]}); remove {unit} to resume from scratch") from None
     trees = {}
     for name, template in templates.items():
         keys = sorted(k for k in npz if k.startswith(f"t/{name}/"))

@@ -62,8 +62,8 @@ class ByteReader:
 
         Returns a fresh ``bytearray``, so ``np.frombuffer`` over it gives a writable array without a copy.
         """
-        if n < 0:
-            n = 1 << 62
+        if n < 0 or n > 1 << 62:
+            n = 1 << 62  # all of it (a hostile header may ask for more than a C size can hold)
         if not self.gzip:
             out = bytearray()
             while len(out) < n and (block := self._f.read(min(n - len(out), 1 << 22))):
@@ -96,3 +96,14 @@ def read_all(path: str | os.PathLike[str]) -> bytearray:
         if f.truncated:
             raise DataError(f"{f.path}: truncated gzip stream after {len(data)} bytes")
     return data
+
+
+def read_text(path: str | os.PathLike[str]) -> str:
+    """A text file (plain or gzip, UTF-8 with or without a BOM) as a string; a corrupt or cut-off gzip stream and
+    bytes that are not UTF-8 text are a one-line ``DataError`` naming the file and the byte offset."""
+    data = read_all(path)
+    try:
+        return bytes(data).decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise DataError(f"{os.fspath(path)}: not UTF-8 text (byte {e.start} is 0x{data[e.start]:02x}); save the "
+                        "file as UTF-8 (CSV/plain text)") from None

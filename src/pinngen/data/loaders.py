@@ -6,6 +6,9 @@ import csv
 import io
 import logging
 import os
+import tokenize
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +29,33 @@ _IMAGE_MODES = ("L", "RGB", "RGBA")
 
 
 # ---------------------------------------------------------------------------------------------- NumPy
+
+# what numpy's reader raises on a hostile file (its header is a Python literal parsed by ``ast``)
+_NUMPY_PARSE_ERRORS = (ValueError, TypeError, SyntaxError, tokenize.TokenError, OSError, EOFError, KeyError,
+                       zipfile.BadZipFile, zlib.error, MemoryError, OverflowError, RecursionError,
+                       NotImplementedError, RuntimeError)  # zipfile: unsupported method, encrypted member
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return (text.splitlines() or [""])[0][:160]
+
+
+def _check_declared_size(f, size: int, name: str) -> None:
+    """Refuse a ``.npy`` stream whose header declares more data than ``size`` bytes can hold, before numpy
+    allocates it (a hostile header can declare exabytes)."""
+    version = np.lib.format.read_magic(f)
+    read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                   (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+    if read_header is None:
+        return  # numpy itself refuses or handles other versions
+    shape, _, dtype = read_header(f)
+    count = 1
+    for n in shape:
+        count *= int(n)
+    if count * dtype.itemsize > size:
+        raise DataError(f"{name}: the header declares an array of shape {tuple(shape)} ({dtype}) = "
+                        f"{count * dtype.itemsize} bytes, but the file holds {size}; it is truncated or corrupt")
 
 
 def load_numpy(path: str | os.PathLike[str], key: str | None = None) -> np.ndarray | dict[str, np.ndarray]:
@@ -48,20 +78,26 @@ def load_numpy(path: str | os.PathLike[str], key: str | None = None) -> np.ndarr
         if magic.startswith(_NPY_MAGIC):
             if key is not None:
                 raise DataError(f"{name}: key={key!r} given, but this is a .npy file holding one array")
+            with open(name, "rb") as f:
+                _check_declared_size(f, os.path.getsize(name), name)
             return np.load(name, allow_pickle=False)
         if magic.startswith(_ZIP_MAGIC):
             with np.load(name, allow_pickle=False) as npz:
-                if key is None:
-                    return {k: npz[k] for k in npz.files}
-                if key not in npz.files:
+                members = {i.filename[:-4]: i.file_size for i in npz.zip.infolist() if i.filename.endswith(".npy")}
+                wanted = list(npz.files) if key is None else [key]
+                if key is not None and key not in npz.files:
                     raise DataError(f"{name}: no array named {key!r}; the file has {sorted(npz.files)}")
-                return npz[key]
+                out = {}
+                for k in wanted:
+                    with npz.zip.open(f"{k}.npy") as member:
+                        _check_declared_size(member, members.get(k, 0), f"{name} ({k})")
+                    out[k] = npz[k]
+                return out if key is None else out[key]
     except DataError:
         raise
-    except ValueError as e:  # object arrays need pickle, which we never allow
-        raise DataError(f"{name}: cannot load without pickle (allow_pickle=False): {e}") from e
-    except (OSError, EOFError) as e:
-        raise DataError(f"{name}: corrupt NumPy file: {e}") from e
+    except _NUMPY_PARSE_ERRORS as e:  # a mangled header, bad zip, cut-off data; object arrays need pickle
+        raise DataError(f"{name}: not a readable NumPy file ({type(e).__name__}: {_first_line(e)}); write it "
+                        f"with numpy.save/savez (no object arrays)") from None
     raise DataError(f"{name}: not a .npy or .npz file (first bytes {magic.hex(' ')})")
 
 

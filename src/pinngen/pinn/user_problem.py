@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from pinngen.config import ConfigError
+from pinngen.data.loaders import load_numpy
 
 
 def is_file_problem(name: str) -> bool:
@@ -121,16 +122,18 @@ def read_table(path: str | Path) -> tuple[list[str], np.ndarray]:
                           f"naming the problem's inputs and outputs")
     try:
         if p.suffix == ".npz":
-            with np.load(p, allow_pickle=False) as z:
-                names = list(z.files)
-                cols = [np.asarray(z[k], dtype=np.float64).reshape(-1) for k in names]
+            z = load_numpy(p)
+            if not isinstance(z, dict):
+                raise ValueError("a single array, not an .npz archive")
+            names = list(z)
+            cols = [np.asarray(z[k], dtype=np.float64).reshape(-1) for k in names]
             if len({len(c) for c in cols}) > 1:
                 raise ConfigError(f"config error: observations.path: {p}: arrays have different lengths "
                                   f"{[len(c) for c in cols]}; give one value per observation in every column")
             return names, np.stack(cols, axis=1) if cols else np.zeros((0, 0))
         if p.suffix == ".npy":
-            a = np.load(p, allow_pickle=False)
-            if a.dtype.names is None:
+            a = load_numpy(p)
+            if not isinstance(a, np.ndarray) or a.dtype.names is None:
                 raise ConfigError(f"config error: observations.path: {p}: a plain array has no column names; "
                                   f"use a CSV with a header row, a .npz with one array per column, or a "
                                   f"structured .npy")
@@ -144,6 +147,7 @@ def read_table(path: str | Path) -> tuple[list[str], np.ndarray]:
     except ConfigError:
         raise
     except (ValueError, OSError, UnicodeDecodeError) as err:
+        err = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ConfigError(f"config error: observations.path: {p}: cannot read it as a table ({err}); give a CSV "
                           f"with a header row and numbers below it") from None
     if table.size and table.shape[1] != len(names):

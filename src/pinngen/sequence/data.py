@@ -24,7 +24,9 @@ from importlib import resources
 
 import numpy as np
 
+from ..data._files import read_text
 from ..data.errors import DataError
+from ..data.loaders import load_numpy
 from ..data.scaling import MinMaxScaler, StandardScaler
 
 __all__ = ["LabelledSeries", "Series", "encode_labels", "fit_scaler", "gunpoint", "hamlet",
@@ -144,7 +146,7 @@ def load_series(source: str | os.PathLike[str] | np.ndarray, *, date_column: str
     if isinstance(source, (str, os.PathLike)) and not os.fspath(source).endswith(".npy"):
         return _series_from_csv(os.fspath(source), date_column, value_columns, delimiter)
     where = os.fspath(source) if isinstance(source, (str, os.PathLike)) else "array"
-    a = np.load(source, allow_pickle=False) if where != "array" else np.asarray(source)
+    a = load_numpy(source) if where != "array" else np.asarray(source)
     try:
         a = a.astype(np.float64)
     except (TypeError, ValueError):
@@ -174,9 +176,7 @@ def _series_from_csv(path: str, date_column: str | int | None, value_columns: li
                      delimiter: str) -> Series:
     if not os.path.isfile(path):
         raise DataError(f"{path}: no such file")
-    with open(path, "rb") as f:
-        raw = f.read()
-    text = (gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).decode("utf-8-sig")
+    text = read_text(path)
     rows = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if any(c.strip() for c in r)]
     if len(rows) < 2:
         raise DataError(f"{path}: needs a header row and at least one data row")

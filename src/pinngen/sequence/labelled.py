@@ -15,14 +15,15 @@ the labels of a train and a test set into class indices (a test class unseen in 
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import os
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..data._files import read_text
 from ..data.errors import DataError
+from ..data.loaders import load_numpy
 from ..data.splits import split_indices
 from .data import encode_labels
 
@@ -116,9 +117,7 @@ def _number(cell: str) -> float | None:
 
 
 def _from_csv(path: str, delimiter: str) -> SeriesSet:
-    with open(path, "rb") as f:
-        raw = f.read()
-    text = (gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).decode("utf-8-sig")
+    text = read_text(path)
     rows = [(i, r) for i, r in enumerate(csv.reader(io.StringIO(text), delimiter=delimiter), start=1)
             if any(c.strip() for c in r)]
     if rows and any(_number(c) is None for c in rows[0][1][1:]):
@@ -147,12 +146,14 @@ def load_labelled_series(path: str | os.PathLike[str], *, delimiter: str = ",") 
     if not os.path.isfile(path):
         raise DataError(f"{path}: no such file; give a CSV (label, values...) or an .npz with arrays x and y")
     if path.endswith(".npz"):
-        with np.load(path, allow_pickle=False) as z:
-            missing = [k for k in ("x", "y") if k not in z.files]
-            if missing:
-                raise DataError(f"{path}: no array(s) {missing}; the .npz needs x (n, time[, features]) and y (n,) "
-                                f"(it has {z.files})")
-            return from_arrays(z["x"], z["y"], z["lengths"] if "lengths" in z.files else None, source=path)
+        z = load_numpy(path)
+        if not isinstance(z, dict):
+            raise DataError(f"{path}: a single array, not an .npz archive; save x and y with numpy.savez")
+        missing = [k for k in ("x", "y") if k not in z]
+        if missing:
+            raise DataError(f"{path}: no array(s) {missing}; the .npz needs x (n, time[, features]) and y (n,) "
+                            f"(it has {sorted(z)})")
+        return from_arrays(z["x"], z["y"], z.get("lengths"), source=path)
     if path.endswith((".npy", ".npy.gz")):
         raise DataError(f"{path}: an .npy holds no labels; use an .npz with arrays x and y, or a CSV")
     return _from_csv(path, delimiter)

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from pinngen.core.io import atomic_write_json
+from pinngen.data.errors import DataError
 
 from .evaluate import evaluate_samples
 
@@ -25,11 +26,12 @@ def read_npy(path: str | os.PathLike, what: str) -> np.ndarray:
         raise ValueError(f"{what} {path}: give a .npy file (np.save), e.g. from `pinngen sample`")
     if not p.is_file():
         raise FileNotFoundError(f"{what} {path}: file not found")
+    from pinngen.data.loaders import load_numpy
+
     try:
-        return np.load(p, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ValueError(f"{what} {path}: not a readable .npy array ({first})") from None
+        return load_numpy(p)
+    except DataError as err:
+        raise DataError(f"{what} {err}") from None
 
 
 def evaluate_sample_file(path: str | os.PathLike, *, dataset: str = "fashion_mnist",
