@@ -335,6 +335,65 @@ def test_training_checkpoint_on_hostile_files(training_unit, tmp_path_factory, d
     expect(lambda: load_training(d, templates), CheckpointError, str(d))
 
 
+# ---- run folders -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dense_run(tmp_path_factory):
+    from pinngen.cli import main
+
+    out = tmp_path_factory.mktemp("runs") / "dd"
+    assert main(["run", "dense-diabetes", "--out", str(out), "--set", "train.phases.0.epochs=null", "--set",
+                 "train.phases.0.steps=10", "--set", "train.eval_every=10", "--no-progress"]) == 0
+    return out
+
+
+_RUN_FILES = ["config.yaml", "model/spec.json", "model/weights.npz", "metrics.json", "history.csv",
+              "findings.json"]
+
+
+@settings(FUZZ, max_examples=max(10, FUZZ.max_examples // 5))
+@given(data=st.data())
+def test_cli_on_hostile_run_folders(dense_run, tmp_path_factory, data, capsys):
+    """``pinngen predict`` / ``diagnose`` on a run folder with one file mangled, replaced or removed: exit 0 or
+    exit 2 with one line, never a traceback (and the folder is left as it was)."""
+    import shutil
+
+    from pinngen.cli import main
+
+    d = tmp_path_factory.mktemp("hostile-run") / "dd"
+    shutil.copytree(dense_run, d)
+    name = data.draw(st.sampled_from(_RUN_FILES))
+    target = d / name
+    how = data.draw(st.sampled_from(["mutate", "garbage", "remove", "json-types"]))
+    if how == "remove":
+        target.unlink()
+    elif how == "garbage":
+        target.write_bytes(data.draw(st.binary(max_size=60)))
+    elif how == "json-types" and name.endswith(".json"):
+        target.write_text(json.dumps(data.draw(st.sampled_from([[], "x", None, 3, {"hidden": "x"},
+                                                                 {"summary": []}]))))
+    else:
+        target.write_bytes(mutate(target.read_bytes(), data.draw))
+    snapshot = {p: p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
+    pts = tmp_path_factory.mktemp("pts") / "p.npy"
+    np.save(pts, np.zeros((2, 10)))
+    capsys.readouterr()
+    command = data.draw(st.sampled_from([["predict", str(d), "--points", str(pts), "--out", str(pts) + ".out.npy"],
+                                         ["diagnose", str(d)], ["report", str(d)]]))
+    code = main(command)
+    err = capsys.readouterr().err.strip()
+    assert code in (0, 2), (code, err)
+    if code == 2:
+        assert err.startswith("pinngen: error:") and "\n" not in err and "Traceback" not in err, err
+    after = {p: p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
+    if command[0] == "report":  # `report` rewrites the report and re-diagnoses the curves (repairing findings)
+        for name in ("report.html", "findings.json"):
+            after.pop(d / name, None)
+            snapshot.pop(d / name, None)
+    assert after == snapshot
+
+
 # ---- regressions found by the properties above -----------------------------------------------------------
 
 

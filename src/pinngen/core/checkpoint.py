@@ -110,10 +110,16 @@ def save_model(directory: str | os.PathLike, model, spec: dict, *, ema=None) -> 
 
 
 def load_spec(directory: str | os.PathLike) -> dict:
+    from pinngen.report.rundir import read_json
+
     p = Path(directory) / SPEC
     if not p.exists():
         raise FileNotFoundError(f"{p}: no model spec; is {directory} a pinngen model folder?")
-    return json.loads(p.read_text())
+    spec = read_json(p)
+    if not isinstance(spec, dict):
+        raise CheckpointError(f"{p}: expected a JSON object describing the model, got {type(spec).__name__}; the "
+                              "run folder is corrupted")
+    return spec
 
 
 def load_model(directory: str | os.PathLike, template, *, which: str = "weights"):

@@ -167,11 +167,17 @@ class History:
 
     @classmethod
     def from_csv(cls, path: str | os.PathLike) -> History:
-        with open(path, newline="") as fh:
-            h = cls.from_csv_text(fh.read(), str(path))
+        try:
+            with open(path, newline="", encoding="utf-8") as fh:
+                text = fh.read()
+        except UnicodeDecodeError as err:
+            raise ValueError(f"{path}: not UTF-8 text (byte {err.start}); the history is corrupted") from None
+        h = cls.from_csv_text(text, str(path))
         meta_path = Path(path).with_suffix(".meta.json")
         if meta_path.exists():
-            h.meta = json.loads(meta_path.read_text())
+            from pinngen.report.rundir import read_json
+
+            h.meta = read_json(meta_path)
         return h
 
     @classmethod
@@ -186,9 +192,16 @@ class History:
         if not rows:
             return h
         names = header[2:]
-        steps = np.array([int(r[0]) for r in rows], dtype=np.int64)
+        for line, r in enumerate(rows, start=2):
+            if len(r) != len(header) or not r[0].strip().lstrip("-").isdigit():
+                raise ValueError(f"{path}: line {line} has {len(r)} fields (the header has {len(header)}) or no "
+                                 "integer step; the history is truncated or corrupted")
+        try:
+            steps = np.array([int(r[0]) for r in rows], dtype=np.int64)
+            data = np.array([[_parse(v) for v in r[2:]] for r in rows], dtype=np.float64).reshape(len(rows), -1)
+        except (ValueError, OverflowError) as err:
+            raise ValueError(f"{path}: unreadable value ({err}); the history is corrupted") from None
         phases = [r[1] for r in rows]
-        data = np.array([[_parse(v) for v in r[2:]] for r in rows], dtype=np.float64).reshape(len(rows), -1)
         # Re-group consecutive rows of the same phase so phases survive the round trip.
         start = 0
         for i in range(1, len(rows) + 1):

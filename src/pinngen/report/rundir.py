@@ -62,6 +62,42 @@ class RunData:
         return figure.stem.replace("_", " ").replace("-", " ").capitalize()
 
 
+def read_json(path: Path, what: str = "JSON"):
+    """A JSON file's value; a one-line ``ValueError`` naming the file for unreadable, non-UTF-8 or invalid JSON."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise
+    except OSError as err:
+        raise ValueError(f"{path}: cannot read it ({err.strerror or err})") from None
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not UTF-8 text (byte {err.start}); the file is corrupted") from None
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path} is not valid {what}: {err}") from None
+    except RecursionError:
+        raise ValueError(f"{path}: nested too deeply to be a pinngen file; it is corrupted") from None
+
+
+def read_yaml(path: Path):
+    """A YAML file's value (safe loader); a one-line ``ValueError`` naming the file (and line) otherwise."""
+    import yaml
+
+    try:
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise
+    except OSError as err:
+        raise ValueError(f"{path}: cannot read it ({err.strerror or err})") from None
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not UTF-8 text (byte {err.start}); the file is corrupted") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ValueError(f"{path}: invalid YAML{where}: {getattr(err, 'problem', None) or err}") from None
+    except RecursionError:
+        raise ValueError(f"{path}: nested too deeply to be a pinngen file; it is corrupted") from None
+
+
 def load_run(run_dir: str | os.PathLike) -> RunData:
     """Read a run folder.
 
@@ -94,10 +130,7 @@ def read_metrics(run_dir: str | os.PathLike) -> dict:
         raise FileNotFoundError(
             f"{metrics_path} not found: a run folder needs metrics.json (written at the end of training)"
         )
-    try:
-        metrics = json.loads(metrics_path.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{metrics_path} is not valid JSON: {err}") from None
+    metrics = read_json(metrics_path)
     if not isinstance(metrics, dict):
         raise ValueError(f"{metrics_path}: expected a JSON object, got {type(metrics).__name__}")
     return metrics
@@ -105,14 +138,13 @@ def read_metrics(run_dir: str | os.PathLike) -> dict:
 
 def read_config_dict(run_dir: str | os.PathLike) -> dict:
     """``config.yaml`` as plain data (not validated: a config of a kind that is not installed still reads)."""
-    import yaml
 
     path = Path(run_dir) / "config.yaml"
     if not path.is_file():
         raise FileNotFoundError(f"{Path(run_dir)}: not a run folder (no config.yaml); "
                                 "pass the folder that `pinngen run` wrote")
-    raw = yaml.safe_load(path.read_text())
-    if not isinstance(raw, dict) or "kind" not in raw:
+    raw = read_yaml(path)
+    if not isinstance(raw, dict) or not isinstance(raw.get("kind"), str):
         raise ValueError(f"{path}: expected a run config with a 'kind'")
     return raw
 
@@ -134,7 +166,9 @@ def read_history(run_dir: str | os.PathLike) -> History:
     history = History.from_csv(path)
     meta = Path(run_dir) / "history.meta.json"
     if not history.meta and meta.is_file():
-        history.meta = json.loads(meta.read_text())
+        history.meta = read_json(meta)
+        if not isinstance(history.meta, dict):
+            raise ValueError(f"{meta}: expected a JSON object, got {type(history.meta).__name__}")
     return history
 
 
@@ -146,9 +180,9 @@ def read_findings(run_dir: str | os.PathLike, problems: list[str] | None = None)
         return []
     found: list[str] = [] if problems is None else problems
     try:
-        raw = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        found.append(f"findings.json is not valid JSON: {err}")
+        raw = read_json(path)
+    except ValueError as err:
+        found.append(str(err))
         raw = []
     findings = []
     for item in raw if isinstance(raw, list) else []:
