@@ -80,6 +80,8 @@ class Loop:
         self.history.meta.update(context=ctx, phases=[], term_names=list(self.names))
         self.best = {"value": math.inf, "params": None, "step": None, "bad": 0}
         self.phase, self.s, self.g, self.ustate, self.finished = 0, 0, 0, None, False
+        self.lr_scale: dict[int, float] = {}  # phase -> learning-rate multiplier from divergence retries
+        self.last_good = ((self.params, None, self.ema), 0)
         self.fingerprint = fingerprint(cfg, self.names, self.params, key, self.data_host, self.w)
         self._evaluate = eqx.filter_jit(lambda p, b, w: self._total_fn(p, b, None, w))
 
@@ -97,8 +99,41 @@ class Loop:
         terms = self.loss_terms(eqx.combine(params, self.static), batch, key)
         return sum(weights[n] * terms[n] for n in self.names), terms
 
+    def phase_spec(self, pi: int):
+        """Phase ``pi`` as configured, its learning rates scaled by any divergence retries."""
+        phase, scale = self.cfg.phases[pi], self.lr_scale.get(pi, 1.0)
+        if scale == 1.0:
+            return phase
+        groups = ({n: g.model_copy(update={"lr": g.lr * scale}) for n, g in phase.groups.items()}
+                  if phase.groups else phase.groups)
+        return phase.model_copy(update={"lr": phase.lr * scale, "groups": groups})
+
+    def retry_after_divergence(self, pi: int) -> bool:
+        """After phase ``pi`` stopped on a non-finite step: scale its learning rate down and go on from the last
+        good state with a fresh optimizer state, if the guard allows another retry (else False)."""
+        guard = self.cfg.divergence
+        phase = self.cfg.phases[pi]
+        if guard is None or is_quasi_newton(phase.optimizer) or self.s >= phase.steps:
+            return False
+        events = self.history.meta.setdefault("divergence_retries", [])
+        if sum(e["phase"] == pi for e in events) >= guard.retries:
+            return False
+        before = self.phase_spec(pi)
+        self.lr_scale[pi] = self.lr_scale.get(pi, 1.0) * guard.lr_factor
+        after = self.phase_spec(pi)
+        # back to the state at the start of the chunk that failed: the state right before the non-finite step is
+        # finite but usually already blown up (the loss grows for a few steps before it overflows)
+        (params, _, ema), good_step = self.last_good
+        self.params, self.ema, self.ustate = params, ema, None
+        events.append(dict(phase=pi, step=int(self.g), restored_step=int(good_step),
+                           retry=sum(e["phase"] == pi for e in events) + 1, of=guard.retries, label=phase.label,
+                           lr_before=before.lr, lr_after=after.lr))
+        log.warning("phase %d (%s): non-finite step at %d; retrying with the parameters of step %d and lr %.3g",
+                    pi, phase.label, self.g, good_step, after.lr)
+        return True
+
     def updater(self, pi: int):
-        return make_updater(self.cfg.phases[pi], loss_terms=self.loss_terms, static=self.static, names=self.names,
+        return make_updater(self.phase_spec(pi), loss_terms=self.loss_terms, static=self.static, names=self.names,
                             params=self.params, dtype=self.dtype)
 
     def model(self, params=None):
@@ -120,6 +155,7 @@ class Loop:
             arrays.update(arr)
         info = dict(phase=self.phase, step_in_phase=self.s, global_step=self.g, finished=self.finished,
                     fingerprint=self.fingerprint, hooks=hooks, trees=sorted(trees),
+                    lr_scale={str(k): v for k, v in self.lr_scale.items()},
                     best={k: v for k, v in self.best.items() if k != "params"})
         ckpt.save_training(self.checkpoint_dir, self.g, trees, arrays, info, self.history)
 
@@ -151,10 +187,11 @@ class Loop:
                                                                       if k.startswith(f"{name}/")})
         self.phase, self.s, self.g, self.finished = (info["phase"], info["step_in_phase"], info["global_step"],
                                                      info["finished"])
+        self.lr_scale = {int(k): float(v) for k, v in info.get("lr_scale", {}).items()}
         log.info("resumed from %s at step %d (phase %d)", self.checkpoint_dir, self.g, self.phase)
 
     # -- between chunks --------------------------------------------------------------------------------------
-    def hooks(self, phase_key) -> None:
+    def hooks(self, phase_key, updater=None) -> None:
         model_now = self.model()
         if self.refresh is not None:
             new = self.refresh(self.g, jax.random.fold_in(phase_key, 10_000_000 + self.s), model_now)
@@ -163,6 +200,8 @@ class Loop:
                     self.data_host = new
                 else:
                     self.data = _as_device(new)
+                if self.ustate is not None and hasattr(updater, "new_objective"):  # quasi-Newton: drop stale values
+                    self.ustate = updater.new_objective(self.ustate)
         if self.weight_update is not None:
             batch = self.data if self.data is not None else self.data_host
             self.w = {n: jnp.asarray(v, self.dtype)
@@ -229,7 +268,7 @@ class Loop:
         C = max(1, min([self.cfg.chunk, phase.steps, *(c for c in cadences if c)]))
         reason = "max_steps"
         while self.s < phase.steps:
-            self.hooks(phase_key)
+            self.hooks(phase_key, updater)
             data = self.data if not (self.stream and sampler is not None) else None
             n = self.chunk_length(phase, C)
             ii = jnp.arange(self.s, self.s + C, dtype=jnp.int32)
@@ -244,6 +283,7 @@ class Loop:
             xs = (ii, gg, sx, keys)
             t0 = time.perf_counter()
             start = (self.params, self.ustate, self.ema)
+            self.last_good = (start, self.g)  # the chunk starts from a state whose losses were all finite
             if n == C and not updater.stops_early:
                 out = fast(*start, data, self.w, xs)
                 if int(out[3]):  # a non-finite step: replay the chunk, stopping before the bad update

@@ -36,6 +36,17 @@ from pinngen.core.weights import WeightSchedule
 log = logging.getLogger(__name__)
 
 
+class DivergenceGuard(BaseModel):
+    """What to do when a step's loss or gradient turns non-finite in a first-order phase: the loop already stops
+    before that update (the state is the last good one); with a guard it then retries the phase from there with
+    the learning rate multiplied by ``lr_factor``, a fresh optimizer state, at most ``retries`` times per phase.
+    Each retry is recorded (``history.meta["divergence_retries"]``) and said in the report."""
+
+    model_config = ConfigDict(extra="forbid")
+    retries: int = Field(2, ge=1, description="retries per phase before the run ends as diverged")
+    lr_factor: float = Field(0.3, gt=0.0, lt=1.0, description="learning-rate multiplier at each retry")
+
+
 class EMASpec(BaseModel):
     """Exponential moving average of the parameters, kept beside them and saved with them."""
 
@@ -57,6 +68,9 @@ class TrainConfig(BaseModel):
     weight_schedules: dict[str, WeightSchedule] = Field(
         default_factory=dict, description="loss term -> multiplier of its weight by step (warm-ups, annealing)")
     ema: EMASpec | None = None
+    divergence: DivergenceGuard | None = Field(
+        None, description="retry a phase whose loss turned non-finite with a smaller learning rate (off: the run "
+        "ends there, as diverged)")
     max_train_seconds: float | None = Field(
         None, gt=0, description="end training once the loop's own clock (history `time`, compile included) "
         "passes this many seconds; checked after each chunk, so keep `chunk` small against it. A run stopped "
@@ -140,6 +154,8 @@ def fit(
         reason = loop.run_phase(pi, bar)
         if reason == "callback":
             break
+        if reason == "non_finite" and loop.retry_after_divergence(pi):
+            continue
         loop.history.meta["phases"].append(dict(optimizer=phase.label, steps_run=loop.s, steps_max=phase.steps,
                                                 stop_reason=reason, **_phase_meta(loop, pi)))
         log.info("phase %d (%s) ended after %d steps: %s", pi, phase.label, loop.s, reason)

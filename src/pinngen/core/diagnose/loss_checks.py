@@ -97,8 +97,19 @@ def check_diverged(
     first = events[0]
     message = "; ".join(e[1] for e in events[:2])  # the first two events say enough
     message = message[0].upper() + message[1:] + "."
+    severity = "error"
+    retries = (getattr(history, "meta", None) or {}).get("divergence_retries") or []
+    if retries:
+        said = "; ".join(f"at step {e['step']} ({e['label']}, retry {e['retry']} of {e['of']}) from learning rate "
+                         f"{w.num(e['lr_before'])} to {w.num(e['lr_after'])}" for e in retries[:3])
+        message += (f" The divergence guard went back to the parameters of the last good chunk and retried with a "
+                    f"smaller learning rate "
+                    f"{said}" + (f" and {len(retries) - 3} more times" if len(retries) > 3 else "") + ".")
+        if not broken:
+            message += " Training then went on with finite losses."
+            severity = "warning"
     return (
-        [Finding("diverged", "error", message, _diverged_hint(ctx, history), first[0], first[2])],
+        [Finding("diverged", severity, message, _diverged_hint(ctx, history), first[0], first[2])],
         first[0],
         broken,
     )
