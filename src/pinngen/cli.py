@@ -27,6 +27,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="override a config value, e.g. --set train.phases.0.lr=0.01 (repeatable)")
     r.add_argument("--seed", type=int, help="random seed (overrides the config)")
     r.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
+    r.add_argument("--devices", type=int, help="data parallelism over this many devices (train.devices); on a "
+                   "CPU first export XLA_FLAGS=--xla_force_host_platform_device_count=N")
     r.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     sub.add_parser("list", help="list built-in experiments", description="List built-in experiments.")
@@ -114,7 +116,8 @@ def _parser() -> argparse.ArgumentParser:
 def _cmd_run(a) -> int:
     import pinngen
 
-    result = pinngen.run(a.experiment, out=a.out, overrides=a.overrides, seed=a.seed,
+    overrides = list(a.overrides or []) + ([f"train.devices={a.devices}"] if a.devices is not None else [])
+    result = pinngen.run(a.experiment, out=a.out, overrides=overrides, seed=a.seed,
                          progress=not a.no_progress, resume=a.resume)
     from pinngen.report.summary import summarize_run
 

@@ -55,11 +55,13 @@ def _nan_like(shapes):
 
 
 def make_chunks(updater, *, sampler=None, stream: bool = False, schedules: dict | None = None,
-                trace_fn: Callable | None = None, ema: EMAPlan | None = None, record_weights=()):
+                trace_fn: Callable | None = None, ema: EMAPlan | None = None, record_weights=(),
+                constrain: Callable | None = None):
     """``(fast, guarded)`` jitted chunk functions for one phase.
 
     ``fast(params, ustate, ema, data, weights, xs)`` and ``guarded(..., xs, limit)`` both return
     ``(params, ustate, ema, code, outs)``; ``xs = (phase_step (C,), global_step (C,), sampler_inputs, keys)``.
+    ``constrain`` (data parallelism) lays each step's minibatch out over the devices along its sample axis.
     """
     schedules = schedules or {}
 
@@ -71,6 +73,8 @@ def make_chunks(updater, *, sampler=None, stream: bool = False, schedules: dict 
             batch = sx
         else:
             batch = sampler.gather(data, sx)
+        if constrain is not None and sampler is not None:
+            batch = constrain(batch)
         w = scheduled(weights, schedules, g)
         params, ustate, logs = updater.step(params, ustate, batch, key, w, i)
         return params, ustate, logs, {n: w[n] for n in record_weights}

@@ -21,6 +21,7 @@ from pinngen.core.chunk import EMAPlan, make_chunks
 from pinngen.core.history import History
 from pinngen.core.nn import trainable_filter
 from pinngen.core.optim import Phase, is_quasi_newton
+from pinngen.core.placement import Placement
 from pinngen.core.record import record_chunk
 from pinngen.core.resume import check_fingerprint, fingerprint, hook_state, set_hook_state
 from pinngen.core.updaters import STOP_REASONS, make_updater
@@ -42,10 +43,6 @@ class TrainState:
     extra: dict = field(default_factory=dict)
 
 
-def _as_device(data):
-    return None if data is None else jax.tree_util.tree_map(jnp.asarray, data)
-
-
 def _next_multiple(x: int, every: int | None) -> int:
     return math.inf if not every else (x // every + 1) * every
 
@@ -56,13 +53,15 @@ class Loop:
     def __init__(self, model, data, cfg, *, loss_terms, key, seed, weights, weight_schedules,
                  val_data, metrics_fn, trace_fn, refresh, weight_update, callbacks, context, checkpoint_dir):
         self.cfg, self.seed, self.key = cfg, seed, key
+        self.place = Placement(cfg.devices)
         self.params, self.static = eqx.partition(model, trainable_filter(model))
+        self.params = self.place.replicate(self.params)
         self.loss_terms, self.refresh, self.weight_update = loss_terms, refresh, weight_update
         self.metrics_fn, self.callbacks, self.checkpoint_dir = metrics_fn, callbacks, checkpoint_dir
         self.stream = data is not None and should_stream(cfg.batching, data)
         self.data_host = data
-        self.data = None if self.stream else _as_device(data)
-        self.val_data = _as_device(val_data)
+        self.data = None if self.stream else self.place.data(data)
+        self.val_data = self.place.data(val_data)
         probe = eqx.filter_eval_shape(loss_terms, model, self._example_batch(), key)
         self.names = tuple(sorted(probe))
         self.dtype = jax.tree_util.tree_leaves(probe)[0].dtype if probe else jnp.float32
@@ -174,6 +173,8 @@ class Loop:
             return out
 
         trees, arrays, info, self.history = ckpt.load_training(self.checkpoint_dir, templates)
+        trees = {k: v if k == "data" and self.stream else self.place.data(v) if k == "data"
+                 else self.place.replicate(v) for k, v in trees.items()}
         self.params = trees["params"]
         self.ustate, self.ema = trees.get("ustate"), trees.get("ema", self.ema)
         if "data" in trees:
@@ -199,9 +200,9 @@ class Loop:
                 if self.stream:
                     self.data_host = new
                 else:
-                    self.data = _as_device(new)
+                    self.data = self.place.data(new)
                 if self.ustate is not None and hasattr(updater, "new_objective"):  # quasi-Newton: drop stale values
-                    self.ustate = updater.new_objective(self.ustate)
+                    self.ustate = self.place.replicate(updater.new_objective(self.ustate))
         if self.weight_update is not None:
             batch = self.data if self.data is not None else self.data_host
             self.w = {n: jnp.asarray(v, self.dtype)
@@ -257,9 +258,10 @@ class Loop:
         n_data = sampler.check(self.data_host) if sampler is not None else 0
         fast, guarded = make_chunks(updater, sampler=sampler, stream=self.stream and sampler is not None,
                                     schedules=self.schedules, trace_fn=self.traced, ema=self.ema_plan,
-                                    record_weights=self.record_weights)
+                                    record_weights=self.record_weights,
+                                    constrain=self.place.constrain if self.place.sharded else None)
         if self.ustate is None:
-            self.ustate = updater.init(self.params)
+            self.ustate = self.place.replicate(updater.init(self.params))
         data = self.data if not (self.stream and sampler is not None) else None
         phase_key = jax.random.fold_in(self.key, pi)
         # the compiled length: no longer than any cadence, so regular events end full (fast) chunks
@@ -278,7 +280,7 @@ class Loop:
                 sx = sampler.host_inputs(n_data, self.seed, pi, self.s, C)
                 sx = jax.device_put(sampler.host_gather(self.data_host, sx) if self.stream else sx)
             if sampler is None and self.stream:
-                data = _as_device(self.data_host)
+                data = self.place.data(self.data_host)
             keys = jax.vmap(jax.random.fold_in, in_axes=(None, 0))(phase_key, ii)
             xs = (ii, gg, sx, keys)
             t0 = time.perf_counter()

@@ -24,7 +24,7 @@ from pinngen.core.checkpoint import CheckpointError
 log = logging.getLogger(__name__)
 
 # Cadences and display settings change how often the loop stops to look, not what it computes.
-NOT_FINGERPRINTED = {"progress", "eval_every", "checkpoint_every", "chunk"}
+NOT_FINGERPRINTED = {"progress", "eval_every", "checkpoint_every", "chunk", "devices"}  # resume on any device count
 
 
 def fingerprint(train_cfg, names, params, key, data, weights=None) -> dict:

@@ -68,6 +68,8 @@ class TrainConfig(BaseModel):
     weight_schedules: dict[str, WeightSchedule] = Field(
         default_factory=dict, description="loss term -> multiplier of its weight by step (warm-ups, annealing)")
     ema: EMASpec | None = None
+    devices: int = Field(1, ge=1, description="data parallelism: split the data's sample axis over this many "
+                         "devices (parameters replicated, gradients reduced by XLA); 1: one device")
     divergence: DivergenceGuard | None = Field(
         None, description="retry a phase whose loss turned non-finite with a smaller learning rate (off: the run "
         "ends there, as diverged)")
