@@ -185,6 +185,49 @@ def test_cli_point_files_on_hostile_bytes(tmp_path, data):
         assert out.ndim == 2 and np.all(np.isfinite(out))
 
 
+# ---- image folders ---------------------------------------------------------------------------------------
+
+
+def _png(size=(4, 3), mode="L") -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new(mode, size, 7).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+@FUZZ
+@given(data=st.data())
+def test_image_folder_reader_on_hostile_files(tmp_path_factory, data):
+    from pinngen.data.loaders import load_image_folder
+
+    root = tmp_path_factory.mktemp("images")
+    for c in ("a", "b"):
+        (root / c).mkdir()
+        (root / c / "0.png").write_bytes(_png())
+    raw = data.draw(st.one_of(st.just(_png()), st.just(_png((5, 3))), st.just(_png(mode="RGB")),
+                              st.binary(max_size=80)))
+    if data.draw(st.booleans()):
+        raw = mutate(raw, data.draw)
+    bad = root / data.draw(st.sampled_from(["a", "b"])) / data.draw(st.sampled_from(["1.png", "1.jpg", "x.PNG"]))
+    bad.write_bytes(raw)
+    out = expect(lambda: load_image_folder(root), DataError, str(root))
+    if out is not None:
+        assert out.x.dtype == np.uint8 and len(out.x) == len(out.y) == 3
+
+
+def test_image_decompression_bomb_is_a_one_line_error(tmp_path):
+    from PIL import Image
+
+    from pinngen.data.loaders import load_image_folder
+
+    (tmp_path / "a").mkdir()
+    Image.new("1", (20000, 20000)).save(tmp_path / "a" / "big.png")  # 400 megapixels, a few kB on disk
+    with pytest.raises(DataError) as e:
+        load_image_folder(tmp_path)
+    one_line(e.value, "big.png")
+
+
 # ---- configs and overrides -------------------------------------------------------------------------------
 
 _YAML_TOKENS = ["kind: pinn", "kind: nope", "seed: 3", "seed: -1", "seed: x", "train:", "  steps: 10",

@@ -202,14 +202,21 @@ def load_csv(
 
 
 def _open_image(path: Path):
+    import struct
+
     from PIL import Image, UnidentifiedImageError  # pillow comes with matplotlib
 
     try:
         im = Image.open(path)
         im.load()
         return im
-    except (UnidentifiedImageError, OSError) as e:
-        raise DataError(f"{path}: cannot read image: {e}") from e
+    except Image.DecompressionBombError:
+        raise DataError(f"{path}: the image declares more than {2 * Image.MAX_IMAGE_PIXELS:,} pixels (a "
+                        "decompression bomb, or far too large to train on); resize it") from None
+    # pillow's decoders also raise SyntaxError, ValueError, struct.error, EOFError on a corrupt file
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, struct.error, EOFError, IndexError) as e:
+        msg = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
+        raise DataError(f"{path}: cannot read image: {msg}") from None
 
 
 def load_image_folder(
