@@ -189,23 +189,25 @@ class Run:
         """The trained model: the moving average of its weights when the run kept one (what it was
         evaluated on), else the final weights. Loaded in the run's dtype without changing the process's
         precision settings (for float64 runs, compute under ``jax.enable_x64(True)``)."""
-        spec = ckpt.load_spec(self.path / "model")
-        return self.load_model("ema" if spec.get("ema") else "weights")
+        return self._snapshot()[1]
+
+    def _snapshot(self, which: str | None = None):
+        """``(spec, model)`` read from one version of the model folder (consistent while a run rewrites it)."""
+        cfg = self.config
+        with precision(cfg.dtype):
+            return ckpt.load_snapshot(self.path / "model", get_kind(cfg.kind).template, which=which)
 
     def load_model(self, which: str = "weights"):
         """``which="weights"``: the final trained weights; ``"ema"``: their moving average."""
-        cfg = self.config
-        with precision(cfg.dtype):
-            spec = ckpt.load_spec(self.path / "model")
-            return ckpt.load_model(self.path / "model", get_kind(cfg.kind).template(spec), which=which)
+        return self._snapshot(which)[1]
 
     def predict(self, x):
         """Model outputs at inputs ``x`` (n, d_in), in the original units of the training data."""
         cfg = self.config
         kind = get_kind(cfg.kind)
         with precision(cfg.dtype):
-            spec = ckpt.load_spec(self.path / "model")
-            return np.asarray(kind.predict(self.model, spec, np.asarray(x)))
+            spec, model = self._snapshot()
+            return np.asarray(kind.predict(model, spec, np.asarray(x)))
 
     def sample(self, n: int, *, seed: int = 0, batch: int | None = None, **options) -> np.ndarray:
         """``n`` samples from a generative model, in the data's units; ``batch`` draws at a time.
@@ -235,7 +237,7 @@ class Run:
         size = min(batch or n, n)
         key = jax.random.PRNGKey(seed)
         with precision(cfg.dtype):
-            spec, model = ckpt.load_spec(self.path / "model"), self.model
+            spec, model = self._snapshot()
             parts = [np.asarray(kind.sample(model, spec, min(size, n - i), jax.random.fold_in(key, i // size),
                                             **options))
                      for i in range(0, n, size)]
@@ -254,8 +256,8 @@ class Run:
             raise CannotSample(f"kind {cfg.kind!r} does not generate text; the kinds that do are: "
                                f"{', '.join(kinds_that('generate')) or 'none yet'}")
         with precision(cfg.dtype):
-            spec = ckpt.load_spec(self.path / "model")
-            return kind.generate(self.model, spec, prompt, n_chars, temperature=temperature, top_k=top_k,
+            spec, model = self._snapshot()
+            return kind.generate(model, spec, prompt, n_chars, temperature=temperature, top_k=top_k,
                                  key=jax.random.PRNGKey(seed))
 
     def log_prob(self, x, *, batch: int | None = None) -> np.ndarray:
@@ -272,9 +274,9 @@ class Run:
         if batch is not None and batch < 1:
             raise ValueError(f"--batch {batch}: must be positive")
         with precision(cfg.dtype):
-            spec = ckpt.load_spec(self.path / "model")
+            spec, model = self._snapshot()
             extra = {} if batch is None else {"batch_size": batch}
-            return np.asarray(kind.log_prob(self.model, spec, np.asarray(x), **extra))
+            return np.asarray(kind.log_prob(model, spec, np.asarray(x), **extra))
 
     def diagnose(self, **thresholds) -> list[Finding]:
         h = self.history

@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import signal
+import time
 from pathlib import Path
 
 import jax
@@ -120,6 +121,35 @@ def load_spec(directory: str | os.PathLike) -> dict:
         raise CheckpointError(f"{p}: expected a JSON object describing the model, got {type(spec).__name__}; the "
                               "run folder is corrupted")
     return spec
+
+
+def load_snapshot(directory: str | os.PathLike, template_of, *, which: str | None = None):
+    """``(spec, model)`` from one version of a model folder, even while a run replaces it: the folder is swapped
+    by renames (:func:`~pinngen.core.io.write_unit`), so the spec and the weights are read, then the folder's
+    identity is checked again and the read is retried if it changed in between. ``template_of(spec)`` builds the
+    template; ``which``: "weights", "ema", or None (the EMA when the run kept one, else the weights)."""
+    d = Path(directory)
+    for _ in range(20):
+        try:
+            before = os.stat(d).st_ino
+            spec = load_spec(d)
+            name = which or ("ema" if spec.get("ema") else "weights")
+            p = d / (EMA if name == "ema" else WEIGHTS)
+            data = p.read_bytes()
+            same = os.stat(d).st_ino == before
+        except FileNotFoundError:
+            if not _swapping(d):
+                break  # really missing (not caught between the two renames of a swap): the one-line error below
+            same = False
+        if same:
+            return spec, tree_from_bytes(template_of(spec), data, what=str(p))
+        time.sleep(0.05)
+    spec = load_spec(d)  # a folder that stays missing or keeps changing: the plain reader's one-line error
+    return spec, load_model(d, template_of(spec), which=which or ("ema" if spec.get("ema") else "weights"))
+
+
+def _swapping(d: Path) -> bool:
+    return any(d.parent.glob(f".old-{d.name}-*")) or any(d.parent.glob(f".tmp-{d.name}-*"))
 
 
 def load_model(directory: str | os.PathLike, template, *, which: str = "weights"):
