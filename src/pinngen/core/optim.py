@@ -169,6 +169,12 @@ class Phase(OptimizerSpec):
         "one", description="zoom line search's first trial step each iteration: 'one' (the quasi-Newton step, as "
         "optax.lbfgs and PyTorch start) or 'keep' (the last accepted step; after one tiny step the next ones stay "
         "tiny: on Burgers 'one' lowered the loss faster on 3 seeds out of 3, bench/lbfgs_probe.py)")
+    loss_transform: Literal["none", "sqrt", "log"] = Field(
+        "none", description="what this phase differentiates: the weighted total loss L ('none'), sqrt(L) or "
+        "log(L) (as Urbán, Stefanou & Pons 2025 and Kiyani et al. 2025 do in the quasi-Newton phase; L plus the "
+        "dtype's smallest normal number, so L = 0 stays finite). History still records L, its terms and the "
+        "gradient norm of L; the quasi-Newton tolerances (tol_grad, tol_change) and line search act on the "
+        "transformed objective. Needs a non-negative total (mean squared residuals); not with groups")
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -180,6 +186,9 @@ class Phase(OptimizerSpec):
                              "remove groups")
         if self.groups is not None and not self.groups:
             raise ValueError("groups is empty: name at least one parameter group, or remove groups")
+        if self.groups is not None and self.loss_transform != "none":
+            raise ValueError(f"loss_transform={self.loss_transform!r} applies to one objective, not to parameter "
+                             "groups: remove loss_transform or groups")
         return self
 
     @property

@@ -4,9 +4,13 @@
   by default), so the jitted step compiles once.
 - :func:`make_refresh` redraws it every ``resample_every`` steps and applies RAR / RAD
   (:mod:`pinngen.pinn.sampling`) through ``fit(refresh=...)``.
-- :func:`first_order_steps` says which steps may change the objective: resampling, adaptivity and weight
-  updates run only in first-order phases, because a quasi-Newton phase's curvature memory assumes a fixed
-  objective.
+- :func:`first_order_steps` says which steps may change the objective: by default resampling, adaptivity and
+  weight updates run only in first-order phases, because a quasi-Newton phase's curvature memory assumes a
+  fixed objective. ``redraw_in_quasi_newton: true`` also redraws the collocation set (resampling, RAR, RAD)
+  in quasi-Newton phases, as Urbán, Stefanou & Pons (2025) do with RAD every few hundred BFGS iterations: the
+  curvature memory (L-BFGS pairs, dense inverse Hessian) is carried across the redraw, the line search's
+  stored value and gradient are recomputed on the new set (``new_objective`` of the updater), and a dense
+  inverse Hessian that loses positive definiteness is reset (:mod:`pinngen.core.quasi_newton`).
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ class Adaptive(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     method: Literal["rar", "rad"] = "rad"
-    every: int = Field(1000, ge=1, description="steps between adaptive rounds (rounded to eval_every chunks)")
+    every: int = Field(1000, ge=1, description="steps between adaptive rounds (chunks end on its multiples)")
     n_candidates: int = Field(20000, ge=1)
     n_points: int = Field(100, ge=1, description="rar: points added per round")
     capacity: int = Field(1000, ge=1, description="rar: slots of the domain set reserved for added points")
@@ -53,6 +57,9 @@ class CollocationSpec(BaseModel):
     method: Literal["uniform", "sobol", "lhs", "grid"] = "sobol"
     resample_every: int = Field(0, ge=0, description="steps between fresh sets (0: fixed set)")
     adaptive: Adaptive | None = None
+    redraw_in_quasi_newton: bool = Field(
+        False, description="also resample / adapt the domain set during quasi-Newton phases (their curvature "
+        "memory is carried across each redraw); default: the set stays fixed there")
 
 
 # ---- collocation ---------------------------------------------------------------------------------------
@@ -89,6 +96,12 @@ class Collocation:
 
 
 # ---- phases: which steps may change the objective ------------------------------------------------------
+
+
+def redraw_steps(phases: Sequence, spec: CollocationSpec) -> Callable[[int], bool]:
+    """step -> True where the collocation set may be redrawn: first-order phases, and quasi-Newton ones too
+    with ``spec.redraw_in_quasi_newton``."""
+    return (lambda step: True) if spec.redraw_in_quasi_newton else first_order_steps(phases)
 
 
 def first_order_steps(phases: Sequence) -> Callable[[int], bool]:

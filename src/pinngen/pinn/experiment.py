@@ -39,7 +39,7 @@ from pinngen.core.setup import Setup
 from pinngen.core.train import fit
 from pinngen.pinn import marching, user_problem
 from pinngen.pinn import problems as library
-from pinngen.pinn.collocation import Collocation, CollocationSpec, first_order_steps, make_refresh
+from pinngen.pinn.collocation import Collocation, CollocationSpec, first_order_steps, make_refresh, redraw_steps
 from pinngen.pinn.loss import causal_loss, make_loss_terms, residual_norm
 from pinngen.pinn.marching import Marching, MarchingSpec, check_supported
 from pinngen.pinn.network import PINN
@@ -151,7 +151,7 @@ def _parts(problem, cfg: Config, np_dtype, *, seed: int, window: tuple[float, fl
         weights = {k: v for k, v in weights.items() if k in names}
     _check_weights(weights, names)
     active = first_order_steps(cfg.train.phases)
-    refresh = make_refresh(colloc, active=active, dtype=np_dtype)
+    refresh = make_refresh(colloc, active=redraw_steps(cfg.train.phases, cfg.collocation), dtype=np_dtype)
     weight_update = make_weight_update(loss_terms, cfg.weighting, anchor=problem.residual_names, active=active,
                                        every=cfg.weighting.update_every or cfg.train.eval_every)
     fit_kwargs = dict(weights=weights or None, refresh=refresh, weight_update=weight_update,

@@ -11,6 +11,7 @@ from pinngen.core.updaters.base import combined_terms, weighted_total
 from pinngen.core.updaters.gradient import GradientUpdater
 from pinngen.core.updaters.groups import GroupPlan, GroupUpdater, group_masks
 from pinngen.core.updaters.lbfgs import LBFGSUpdater
+from pinngen.core.updaters.transform import TransformedLoss, transformed_total
 
 
 def make_updater(phase: Phase, *, loss_terms: Callable, static, names: tuple[str, ...], params, dtype=None):
@@ -38,14 +39,18 @@ def make_updater(phase: Phase, *, loss_terms: Callable, static, names: tuple[str
         # full batch: every inner update sees the whole data; minibatches: a fresh one each
         per_step = phase.batches_per_step if phase.batch_size else 1
         return GroupUpdater(combined_terms(loss_terms, static, names), plans, batches_per_step=per_step)
-    total_fn = weighted_total(loss_terms, static, names)
+    # the one place where a phase's loss_transform (sqrt / log of the total) enters: every updater below
+    # differentiates it, and TransformedLoss records the untransformed total
+    total_fn = transformed_total(weighted_total(loss_terms, static, names), phase.loss_transform)
     if phase.optimizer in DENSE_QUASI_NEWTON and phase.transform is None:
         check_dense_size(phase, params)
     tx, sched = make_transform(phase, phase.steps, dtype)
     if is_quasi_newton(phase.optimizer) and phase.transform is None:
-        return LBFGSUpdater(total_fn, tx, steps=phase.steps, tol_grad=phase.tol_grad, tol_change=phase.tol_change,
-                            patience=phase.patience)
-    return GradientUpdater(total_fn, tx, sched)
+        updater = LBFGSUpdater(total_fn, tx, steps=phase.steps, tol_grad=phase.tol_grad,
+                               tol_change=phase.tol_change, patience=phase.patience)
+    else:
+        updater = GradientUpdater(total_fn, tx, sched)
+    return updater if phase.loss_transform == "none" else TransformedLoss(updater, phase.loss_transform)
 
 
 def check_dense_size(phase: Phase, params) -> None:

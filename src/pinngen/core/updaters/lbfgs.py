@@ -12,6 +12,10 @@ searches are common near a minimum and the next iteration, with updated curvatur
 stopping at the first one ended Burgers runs after 6-7 steps (measured). The counters live in the state,
 so a resumed run stops where an uninterrupted one would.
 
+After a collocation redraw the loop calls ``new_objective``: the stored value and gradient are dropped, the
+curvature memory is carried over (the first pair after it mixes the two sets, like the resampled quasi-Newton
+runs of Urbán, Stefanou & Pons 2025; the dense updates check it).
+
 The individual loss terms are evaluated every ``LBFGS_TERMS_EVERY`` iterations, at the phase's last iteration
 and at the iteration that stops the phase (``terms_logged`` False, terms NaN elsewhere): the line search only
 needs the total, so the terms cost one more forward pass, ~25 % of an iteration on Burgers (one core:
@@ -72,6 +76,15 @@ class LBFGSUpdater:
         logs = dict(loss=value, terms=terms, terms_logged=log_terms, grad_norm=gnorm,
                     lr=jnp.asarray(otu.tree_get(new_state, "learning_rate"), value.dtype), accept=ok, code=code)
         return optax.apply_updates(params, updates), (new_state, value, stall), logs
+
+    def new_objective(self, state):
+        """The state to go on with after the loop replaced the batch (a collocation redraw): the value and
+        gradient the line search stored belong to the old set, so they are dropped (the next step evaluates
+        both on the new set) together with the stall counters; the curvature memory (L-BFGS pairs, or the
+        dense inverse Hessian, which is checked and reset when it loses positive definiteness) is kept."""
+        opt_state, prev_value, _ = state
+        inf = jnp.full_like(otu.tree_get(opt_state, "value"), jnp.inf)
+        return otu.tree_set(opt_state, value=inf), jnp.full_like(prev_value, jnp.inf), jnp.zeros(2, jnp.int32)
 
     def phase_meta(self, state) -> dict:
         """What the phase's record adds (a dense inverse Hessian's size, resets and skipped pairs)."""

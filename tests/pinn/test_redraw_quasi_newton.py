@@ -1,0 +1,113 @@
+"""Collocation redraws during quasi-Newton phases (``redraw_in_quasi_newton``): the line search's stored value
+and gradient are recomputed on the new set, the curvature memory is carried across, and RAD runs there.
+
+References are independent of the code: the hand-written mean squared error on the new batch.
+"""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import pinngen
+from pinngen.core.nn import MLP
+from pinngen.core.optim import Phase
+from pinngen.core.quasi_newton import dense_state
+from pinngen.core.train import TrainConfig, fit
+from pinngen.core.updaters import make_updater
+from pinngen.pinn.collocation import Adaptive, Collocation, CollocationSpec, make_refresh, redraw_steps
+from pinngen.pinn.network import PINN
+from pinngen.pinn.problems import get_problem
+
+
+def _net():
+    return MLP(in_size=1, out_size=1, hidden=[6], activation="tanh", key=jax.random.PRNGKey(0), dtype=jnp.float64)
+
+
+def _mse(model, batch, key):
+    return {"mse": ((model(batch["x"]) - batch["y"]) ** 2).mean()}
+
+
+def _batch(freq):
+    x = np.linspace(-1, 1, 32)[:, None]
+    return {"x": jnp.asarray(x), "y": jnp.asarray(np.sin(freq * x))}
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "ssbfgs"])
+def test_new_objective_drops_the_stale_value_and_keeps_the_curvature(optimizer):
+    with jax.enable_x64(True):
+        params, static = eqx.partition(_net(), eqx.is_inexact_array)
+        up = make_updater(Phase(optimizer=optimizer, steps=20), loss_terms=_mse, static=static, names=("mse",),
+                          params=params, dtype=jnp.float64)
+        w = {"mse": jnp.float64(1.0)}
+        step = jax.jit(up.step)
+        state, a, b = up.init(params), _batch(3.0), _batch(2.0)
+        for i in range(5):
+            params, state, _ = step(params, state, a, None, w, i)
+        want = float(_mse(eqx.combine(params, static), b, None)["mse"])
+        _, _, stale = step(params, state, b, None, w, 5)  # without new_objective: the old set's value
+        assert abs(float(stale["loss"]) - want) > 1e-3 * want
+        fresh_state = up.new_objective(state)
+        _, after, logs = step(params, fresh_state, b, None, w, 5)
+        np.testing.assert_allclose(float(logs["loss"]), want, rtol=1e-12)
+        assert bool(logs["accept"]) and int(logs["code"]) == 0
+        if optimizer == "ssbfgs":  # the inverse Hessian is carried over, not reset to the identity
+            np.testing.assert_array_equal(dense_state(fresh_state[0]).inv_hessian,
+                                          dense_state(state[0]).inv_hessian)
+            assert int(dense_state(after[0]).resets) == int(dense_state(state[0]).resets)
+
+
+@pytest.mark.parametrize("loss_transform", ["none", "log"])
+def test_the_loop_refreshes_the_quasi_newton_state_after_a_redraw(loss_transform):
+    """A batch replaced at step 10 of an L-BFGS phase: the loss recorded at step 10 is the new batch's."""
+    seen = {}
+
+    def refresh(step, key, model):
+        return _batch(2.0) if step == 10 else None
+
+    refresh.every = 5
+
+    def remember(state):
+        seen[state.step] = state.model
+
+    with jax.enable_x64(True):
+        cfg = TrainConfig(phases=[dict(optimizer="lbfgs", steps=15, loss_transform=loss_transform)], eval_every=5,
+                          progress=False)
+        res = fit(_net(), _batch(3.0), cfg, loss_terms=_mse, refresh=refresh, callbacks=(remember,))
+        want = float(_mse(seen[10], _batch(2.0), None)["mse"])
+    loss = res.history.column("loss")
+    np.testing.assert_allclose(loss[10], want, rtol=1e-10)
+    assert np.all(np.isfinite(loss))
+
+
+def test_redraw_steps_include_quasi_newton_phases_only_when_asked():
+    phases = [Phase(optimizer="adam", steps=100), Phase(optimizer="ssbfgs", steps=100)]
+    assert not redraw_steps(phases, CollocationSpec())(150)
+    assert redraw_steps(phases, CollocationSpec())(50)
+    assert redraw_steps(phases, CollocationSpec(redraw_in_quasi_newton=True))(150)
+    prob = get_problem("heat")
+    model = PINN(prob, hidden=[4], key=jax.random.PRNGKey(0))
+    spec = CollocationSpec(n_domain=100, n_boundary=10, n_initial=10, redraw_in_quasi_newton=True,
+                           adaptive=Adaptive(method="rad", every=50, n_candidates=2000))
+    refresh = make_refresh(Collocation(prob, spec), active=redraw_steps(phases, spec))
+    b1, b2 = refresh(150, None, model), refresh(200, None, model)
+    assert b1 is not None and b2 is not None and not np.array_equal(b1["pde"]["x"], b2["pde"]["x"])
+
+
+def test_rad_redraws_during_a_dense_quasi_newton_pinn_phase(tmp_path):
+    cfg = {"kind": "pinn", "name": "tiny-heat-rad-qn", "problem": "heat", "dtype": "float64",
+           "network": {"hidden": [8, 8]},
+           "collocation": {"n_domain": 64, "n_boundary": 8, "n_initial": 8, "redraw_in_quasi_newton": True,
+                           "adaptive": {"method": "rad", "every": 10, "n_candidates": 1000}},
+           "evaluation": {"metric_points": 256},
+           "train": {"eval_every": 10, "progress": False,
+                     "phases": [{"optimizer": "adam", "steps": 20, "lr": 0.01},
+                                {"optimizer": "ssbfgs", "steps": 40, "loss_transform": "sqrt"}]}}
+    run = pinngen.run(cfg, out=tmp_path / "run", progress=False)
+    loss = run.history.column("loss")
+    assert np.all(np.isfinite(loss)) and loss[-1] < loss[19]
+    phase = run.metrics["phases"][1]
+    assert phase["optimizer"] == "ssbfgs" and phase["steps_run"] == 40, phase
+    assert phase["inverse_hessian"].startswith("dense") and "hessian_resets" in phase  # through TransformedLoss
+    assert np.isfinite(run.metrics["summary"]["rel_l2"])
