@@ -27,6 +27,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="override a config value, e.g. --set train.phases.0.lr=0.01 (repeatable)")
     r.add_argument("--seed", type=int, help="random seed (overrides the config)")
     r.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
+    r.add_argument("--coordinator", help="multi-host: host:port of process 0 (every process runs the same "
+                   "command with its own --process-id; only process 0 writes the run folder)")
+    r.add_argument("--num-processes", type=int, default=1, help="multi-host: how many processes take part")
+    r.add_argument("--process-id", type=int, default=0, help="multi-host: this process's id, 0..N-1")
     r.add_argument("--devices", type=int, help="data parallelism over this many devices (train.devices); on a "
                    "CPU first export XLA_FLAGS=--xla_force_host_platform_device_count=N")
     r.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -116,9 +120,16 @@ def _parser() -> argparse.ArgumentParser:
 def _cmd_run(a) -> int:
     import pinngen
 
+    if a.coordinator is not None:
+        from pinngen.core.placement import init_distributed
+
+        init_distributed(a.coordinator, a.num_processes, a.process_id)
     overrides = list(a.overrides or []) + ([f"train.devices={a.devices}"] if a.devices is not None else [])
     result = pinngen.run(a.experiment, out=a.out, overrides=overrides, seed=a.seed,
                          progress=not a.no_progress, resume=a.resume)
+    if result is None:  # a multi-host worker: process 0 wrote the folder
+        print(f"process {a.process_id}: done (process 0 wrote the run folder)")
+        return 0
     from pinngen.report.summary import summarize_run
 
     print(summarize_run(result.path))

@@ -52,8 +52,11 @@ def precision(dtype: str):
 
 
 def run(experiment, *, out: str | os.PathLike | None = None, overrides=(), seed: int | None = None,
-        progress: bool = True, resume: bool = False) -> Run:
+        progress: bool = True, resume: bool = False) -> Run | None:
     """Train an experiment (built-in name, YAML path, dict or RunConfig) and write its run folder.
+
+    Multi-host (after ``jax.distributed.initialize``): every process trains and evaluates; process 0 writes the
+    folder and returns its Run, the others work in a scratch folder they remove, and return None.
 
     ``resume=True`` continues from the folder's last checkpoint; a folder written by a different config is
     refused (one-line error) before anything in it is touched.
@@ -63,6 +66,16 @@ def run(experiment, *, out: str | os.PathLike | None = None, overrides=(), seed:
         cfg = cfg.model_copy(update={"train": cfg.train.model_copy(update={"progress": False})})
     kind = get_kind(cfg.kind)
     run_dir = Path(out) if out is not None else Path("runs") / cfg.name
+    if jax.process_count() > 1:  # multi-host: every process trains and evaluates, process 0 alone writes
+        if resume:
+            raise ConfigError("--resume: a multi-process run cannot resume yet; resume it in one process (a "
+                              "checkpoint loads on any device count)")
+        if jax.process_index() != 0 and not str(run_dir.name).startswith(".pinngen-worker"):
+            import tempfile
+
+            with tempfile.TemporaryDirectory(prefix="pinngen-worker-") as scratch:
+                run(cfg, out=Path(scratch) / ".pinngen-worker", progress=False)
+            return None
     if resume:
         _check_same_config(run_dir, cfg)
     with precision(cfg.dtype):

@@ -43,3 +43,64 @@ def test_cli_devices_flag_reaches_the_config(tmp_path, capsys):
     assert main(["run", "dense-diabetes", "--out", str(tmp_path / "r"), "--devices", "64", "--no-progress"]) == 2
     err = capsys.readouterr().err.strip()
     assert "train.devices=64" in err and len(err.splitlines()) == 1
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        return s.getsockname()[1]
+
+
+def test_two_processes_on_localhost_follow_the_single_device_trajectory():
+    """Multi-host through jax.distributed (two processes, one CPU device each, Gloo collectives)."""
+    import numpy as np
+
+    here = Path(__file__).parent
+    env = {**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": "--xla_force_host_platform_device_count=1",
+           "PYTHONPATH": str(here) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    port = str(_free_port())
+    procs = [subprocess.Popen([sys.executable, str(here / "multihost_child.py"), port, str(i), "forecast@30"],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in (0, 1)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    for p, (_out, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, err[-3000:]
+    two = [json.loads(out.strip().splitlines()[-1]) for out, _ in outs]
+    assert two[0]["losses"] == two[1]["losses"] and two[0]["devices_of_params"] == ["2"]
+    sys.path.insert(0, str(here))
+    try:
+        from sharded_child import trajectory
+    finally:
+        sys.path.remove(str(here))
+    one, _ = trajectory("forecast", 1, 30)
+    a, b = np.asarray(one), np.asarray(two[0]["losses"])
+    assert len(a) == len(b) == 30 and np.max(np.abs(a - b) / np.abs(a)) < 1e-5
+
+
+def test_pinngen_run_on_two_processes_writes_one_folder(tmp_path):
+    """The CLI's multi-host flags: both processes train, process 0 alone writes; same losses as one process."""
+    env = {**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": "--xla_force_host_platform_device_count=1"}
+    common = ["dense-diabetes", "--no-progress", "--set", "train.phases.0.epochs=null", "--set",
+              "train.phases.0.steps=20", "--set", "train.eval_every=10"]
+    port = str(_free_port())
+    procs = [subprocess.Popen([sys.executable, "-m", "pinngen.cli", "run", *common, "--out", str(tmp_path / "two"),
+                               "--devices", "2", "--coordinator", f"localhost:{port}", "--num-processes", "2",
+                               "--process-id", str(i)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for i in (0, 1)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [e[-2000:] for _, e in outs]
+    assert "process 0 wrote the run folder" in outs[1][0]
+    one = subprocess.run([sys.executable, "-m", "pinngen.cli", "run", *common, "--out", str(tmp_path / "one")],
+                         env=env, capture_output=True, text=True)
+    assert one.returncode == 0, one.stderr[-2000:]
+    a = (tmp_path / "one" / "history.csv").read_text().splitlines()
+    b = (tmp_path / "two" / "history.csv").read_text().splitlines()
+    assert len(a) == len(b) == 21
+    import numpy as np
+
+    col = a[0].split(",").index("loss")
+    la = np.array([float(r.split(",")[col]) for r in a[1:]])
+    lb = np.array([float(r.split(",")[col]) for r in b[1:]])
+    assert np.max(np.abs(la - lb) / np.abs(la)) < 1e-5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one", "two"]  # the worker wrote nothing here

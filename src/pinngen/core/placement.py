@@ -19,6 +19,21 @@ import jax.numpy as jnp
 import numpy as np
 
 
+def init_distributed(coordinator: str, num_processes: int, process_id: int) -> None:
+    """Join a multi-process (multi-host) run: JAX's ``jax.distributed.initialize``, with Gloo collectives when the
+    devices are CPUs. Call it first, before anything touches a device (``pinngen run --coordinator ...`` does)."""
+    if num_processes < 1 or not 0 <= process_id < num_processes:
+        raise ValueError(f"--process-id {process_id} / --num-processes {num_processes}: the id must be in "
+                         f"0..{num_processes - 1}")
+    if ":" not in coordinator:
+        raise ValueError(f"--coordinator {coordinator!r}: give host:port of process 0, e.g. 10.0.0.1:12355")
+    import os
+
+    if os.environ.get("JAX_PLATFORMS", "").startswith("cpu"):
+        jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    jax.distributed.initialize(coordinator, num_processes=num_processes, process_id=process_id)
+
+
 class Placement:
     """``data(tree)`` and ``replicate(tree)`` put arrays where the step expects them."""
 
