@@ -437,6 +437,33 @@ def test_cli_on_hostile_run_folders(dense_run, tmp_path_factory, data, capsys):
     assert after == snapshot
 
 
+def test_links_out_of_a_run_folder_are_refused(dense_run, tmp_path, capsys):
+    """A run folder whose model files, or a checkpoint unit, link to files outside it: one-line refusal."""
+    import shutil
+
+    from pinngen.cli import main
+    from pinngen.core import checkpoint as ckpt
+
+    d = tmp_path / "dd"
+    shutil.copytree(dense_run, d)
+    outside = tmp_path / "outside.npz"
+    shutil.copy(d / "model" / "weights.npz", outside)
+    (d / "model" / "weights.npz").unlink()
+    (d / "model" / "weights.npz").symlink_to(outside)
+    pts = tmp_path / "p.npy"
+    np.save(pts, np.zeros((2, 10)))
+    capsys.readouterr()
+    assert main(["predict", str(d), "--points", str(pts), "--out", str(tmp_path / "o.npy")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "outside" in err and len(err.splitlines()) == 1
+    # a checkpoint unit that is a link to a folder elsewhere is not a unit at all
+    units = tmp_path / "ckpts"
+    units.mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    (units / "ckpt-000000005").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    assert ckpt.latest(units) is None
+
+
 # ---- regressions found by the properties above -----------------------------------------------------------
 
 

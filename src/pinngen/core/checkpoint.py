@@ -132,9 +132,9 @@ def load_snapshot(directory: str | os.PathLike, template_of, *, which: str | Non
     for _ in range(20):
         try:
             before = os.stat(d).st_ino
-            spec = load_spec(d)
+            spec = load_spec(_inside(d / SPEC, d, "model").parent)
             name = which or ("ema" if spec.get("ema") else "weights")
-            p = d / (EMA if name == "ema" else WEIGHTS)
+            p = _inside(d / (EMA if name == "ema" else WEIGHTS), d, "model")
             data = p.read_bytes()
             same = os.stat(d).st_ino == before
         except FileNotFoundError:
@@ -169,8 +169,18 @@ def units(directory) -> list[Path]:
     d = Path(directory)
     if not d.is_dir():
         return []
-    found = [(int(m.group(1)), p) for p in d.iterdir() if (m := UNIT_RE.match(p.name)) and p.is_dir()]
+    found = [(int(m.group(1)), p) for p in d.iterdir()
+             if (m := UNIT_RE.match(p.name)) and p.is_dir() and not p.is_symlink()]  # never a link out
     return [p for _, p in sorted(found)]
+
+
+def _inside(path: Path, root: Path, what: str) -> Path:
+    """``path``, refused (one line) when it is a link that leads out of ``root``: a run folder from elsewhere
+    must not make pinngen read files outside it."""
+    real, base = Path(os.path.realpath(path)), Path(os.path.realpath(root))
+    if real != base and base not in real.parents:
+        raise CheckpointError(f"{path}: a link to {real}, outside {root}; {what} files must be inside their folder")
+    return path
 
 
 def latest(directory) -> Path | None:
@@ -250,7 +260,7 @@ def load_training(directory, templates):
     if unit is None:
         raise CheckpointError(f"{directory}: no checkpoint to resume from")
     try:
-        info = json.loads((unit / "info.json").read_text())
+        info = json.loads(_inside(unit / "info.json", unit, "checkpoint").read_text())
     except (OSError, ValueError) as err:  # ValueError: bad JSON, or bytes that are not UTF-8
         raise CheckpointError(f"{unit / 'info.json'}: unreadable ({str(err).splitlines()[0][:160]}); the checkpoint "
                               "is corrupted") from None
@@ -266,7 +276,7 @@ def load_training(directory, templates):
     raw = {}
     for name in ("arrays.npz", "history.csv"):
         try:
-            raw[name] = (unit / name).read_bytes()
+            raw[name] = _inside(unit / name, unit, "checkpoint").read_bytes()
         except OSError as err:
             raise CheckpointError(f"{unit / name}: unreadable ({err})") from None
         if hashlib.sha256(raw[name]).hexdigest() != sums[name]:
