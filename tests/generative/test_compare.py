@@ -1,6 +1,11 @@
 """The ``generative-compare`` kind: the answer is written from the measured numbers (unit tests on made-up
-rows), and a tiny comparison of three real families (VAE, GAN, DDPM on the 8x8 digits) runs end to end through
+rows), and a tiny comparison of two real families (VAE, DDPM on the 8x8 digits) runs end to end through
 ``pinngen.run`` and the CLI, keeps finished families on ``--resume``, and refuses families that cannot sample.
+
+Two families are enough for the orchestration: one with a likelihood (VAE: bits/dim read from its summary)
+and one without that takes sampler options (DDPM: ``sample: {steps: 4}``); every family is trained, sampled and
+scored by the same generic code (a third, the GAN, only repeated it: two more trainings and assessments). The
+answer's wording over three families is checked on made-up rows above, and the GAN on digits in gan/.
 
 The digits feature classifier is an untrained one placed in the cache folder (as in
 ``test_sample_metrics_cli.py``): these tests check the orchestration and the report, not the metric values."""
@@ -76,10 +81,6 @@ FAMILIES = [
     {"name": "vae", "experiment": "vae-digits",
      "set": [*FAST, "model.hidden=[16]", "model.latent_dim=2", "evaluation.is_samples=2",
              "evaluation.audit_steps=0", "evaluation.traversal_dims=0"]},
-    {"name": "gan", "experiment": "gan-toy",
-     "set": ["data.dataset=digits", "model.architecture=dcgan", "model.latent_dim=4", "model.g_channels=[8,4]",
-             "model.d_channels=[4,8]", "model.g_groups=2", "evaluation.n_samples=20", "evaluation.track_samples=16",
-             "evaluation.baseline=false", "train.ema=null", *FAST]},
     {"name": "ddpm", "experiment": "ddpm-digits",
      "set": ["data.dataset=digits", "model.architecture=mlp", "model.hidden=[16]", "model.time_dim=8",
              "diffusion.T=20", "sampling.steps=4", "evaluation.n_samples=10", "evaluation.metrics=false",
@@ -100,23 +101,23 @@ def test_tiny_comparison_end_to_end_and_resume(tmp_path):
     run = pinngen.run(_config(small_data=100), out=out, progress=False)
     m = run.metrics
     table = next(t for t in m["tables"] if t["title"].startswith("Which generative model"))
-    assert [r[0] for r in table["rows"]] == ["vae", "gan", "ddpm"]
-    assert [r[1] for r in table["rows"]] == ["vae", "gan", "diffusion"]
+    assert [r[0] for r in table["rows"]] == ["vae", "ddpm"]
+    assert [r[1] for r in table["rows"]] == ["vae", "diffusion"]
     for fam in m["families"]:
         assert np.isfinite(fam["fd"]) and 0 <= fam["coverage"] <= 1 and fam["sample_seconds"] > 0
         assert fam["train_seconds"] is not None and fam["train_seconds"] < 60
         assert (out / "families" / fam["name"] / "report.html").exists()
     by = {f["name"]: f for f in m["families"]}
-    assert by["vae"]["bpd"] is not None and by["gan"]["bpd"] is None and by["ddpm"]["bpd"] is None
+    assert by["vae"]["bpd"] is not None and by["ddpm"]["bpd"] is None
     answer = next(t for t in m["tables"] if t["title"].startswith("Answer"))["rows"]
     best = min(m["families"], key=lambda f: f["fd"])["name"]
     assert answer[0][1] == best and m["summary"]["best_quality"] == best
     assert answer[4][1] == "vae"  # the only family with a likelihood
     small = next(t for t in m["tables"] if t["title"].startswith("Small data: 100 training images"))
-    assert [r[0] for r in small["rows"]] == ["vae", "gan", "ddpm"]
+    assert [r[0] for r in small["rows"]] == ["vae", "ddpm"]
     assert answer[5][0] == "small data (100 images)"
     assert answer[5][1] == min(m["families_small"], key=lambda f: f["fd"])["name"]
-    cfg_small = yaml.safe_load((out / "families-small" / "gan" / "config.yaml").read_text())
+    cfg_small = yaml.safe_load((out / "families-small" / "ddpm" / "config.yaml").read_text())
     assert cfg_small["data"]["max_train"] == 100 and cfg_small["train"]["max_train_seconds"] == 60
     assert best in m["summary"]["headline"]
     for fig in ("samples_side_by_side.png", "trilemma.png"):
@@ -131,7 +132,7 @@ def test_tiny_comparison_end_to_end_and_resume(tmp_path):
     assert main(["run", str(tmp_path / "cmp.yaml"), "--out", str(out), "--resume", "--no-progress"]) == 0
     assert [p.stat().st_mtime_ns for p in done] == stamp
     again = json.loads((out / "metrics.json").read_text())
-    assert [f["name"] for f in again["families"]] == ["vae", "gan", "ddpm"]
+    assert [f["name"] for f in again["families"]] == ["vae", "ddpm"]
 
 
 def test_families_that_cannot_sample_or_repeat_are_one_line_errors(tmp_path, capsys):

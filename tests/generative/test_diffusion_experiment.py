@@ -95,8 +95,9 @@ def test_conditional_image_run_samples_each_class_with_guidance(image_run, tmp_p
         assert (figs / name).exists(), name
     x = image_run.sample(12, seed=0, labels=3)
     assert x.shape == (12, 8, 8) and x.min() >= 0 and x.max() <= 1
-    g0 = image_run.sample(6, seed=0, labels=3, guidance=0.0)
-    g4 = image_run.sample(6, seed=0, labels=3, guidance=4.0)
+    # 12 again: the guidance scale is traced, so these reuse the sampler compiled just above
+    g0 = image_run.sample(12, seed=0, labels=3, guidance=0.0)
+    g4 = image_run.sample(12, seed=0, labels=3, guidance=4.0)
     assert not np.allclose(g0, g4)  # the guidance scale reaches the sampler
     with pytest.raises(ValueError, match=r"class labels must lie in \[0, 9\]"):
         image_run.sample(2, labels=10)
