@@ -111,3 +111,26 @@ def test_rad_redraws_during_a_dense_quasi_newton_pinn_phase(tmp_path):
     assert phase["optimizer"] == "ssbfgs" and phase["steps_run"] == 40, phase
     assert phase["inverse_hessian"].startswith("dense") and "hessian_resets" in phase  # through TransformedLoss
     assert np.isfinite(run.metrics["summary"]["rel_l2"])
+
+
+def test_a_second_fit_on_the_same_setup_repeats_the_first():
+    """The collocation refresh keeps its round and points between chunks; a new fit on the same setup (as a
+    notebook user re-runs a cell) must start from round 0 again, not from where the last fit left it."""
+    from pinngen.config import load_config
+    from pinngen.registry import get_kind
+    from pinngen.runs import precision
+
+    cfg = load_config({"kind": "pinn", "name": "tiny-heat-twice", "problem": "heat", "dtype": "float64",
+                       "network": {"hidden": [6]},
+                       "collocation": {"n_domain": 48, "n_boundary": 8, "n_initial": 8,
+                                       "adaptive": {"method": "rad", "every": 10, "n_candidates": 500}},
+                       "train": {"eval_every": 5, "progress": False,
+                                 "phases": [{"optimizer": "adam", "steps": 30, "lr": 0.01}]}})
+    def once():
+        return fit(setup.model, setup.data, cfg.train, loss_terms=setup.loss_terms, seed=cfg.seed,
+                   key=jax.random.PRNGKey(cfg.seed), **setup.fit_kwargs).history.column("loss")
+
+    with precision(cfg.dtype):
+        setup = get_kind("pinn").setup(cfg)
+        first, second = once(), once()
+    np.testing.assert_array_equal(first, second)

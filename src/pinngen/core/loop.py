@@ -57,6 +57,9 @@ class Loop:
         self.params, self.static = eqx.partition(model, trainable_filter(model))
         self.params = self.place.replicate(self.params)
         self.loss_terms, self.refresh, self.weight_update = loss_terms, refresh, weight_update
+        for hook in (refresh, weight_update):  # host hooks keep state between fits on one setup: start afresh
+            if hasattr(hook, "reset"):  # (a resumed fit then loads the checkpoint's state over it)
+                hook.reset()
         self.metrics_fn, self.callbacks, self.checkpoint_dir = metrics_fn, callbacks, checkpoint_dir
         self.stream = data is not None and should_stream(cfg.batching, data)
         self.data_host = data

@@ -134,9 +134,10 @@ def fit(
         trace_fn: ``model -> {name: scalar}`` traced inside every step (e.g. identified PDE parameters).
         refresh: ``(step, key, model) -> batch | None`` before each chunk (collocation resampling); the new
             batch keeps the shapes. Optional ``every`` (a chunk starts on each multiple) and
-            ``state_dict``/``load_state_dict`` (exact resume).
+            ``state_dict``/``load_state_dict`` (exact resume), and ``reset()``, called as each fit starts, so
+            that a second fit on the same setup repeats the first.
         weight_update: ``(model, batch, weights, step) -> weights`` before each chunk (adaptive weighting);
-            optional ``every`` and ``state_dict``/``load_state_dict`` as for refresh.
+            optional ``every``, ``state_dict``/``load_state_dict`` and ``reset`` as for refresh.
         callbacks: called with a :class:`TrainState` after each chunk.
         context: what the diagnosis should know (a DiagnoseContext or a dict), stored in history.meta.
         checkpoint_dir / resume: resumable checkpoints (see :mod:`pinngen.core.checkpoint`).

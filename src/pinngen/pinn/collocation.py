@@ -181,7 +181,10 @@ def make_refresh(colloc: Collocation, *, active: Callable[[int], bool] = lambda 
         last = saved.get("last")
         state["last"] = None if last is None else jax.tree_util.tree_map(lambda a: np.asarray(a, dtype), last)
 
-    refresh.state = state
+    def reset() -> None:  # a new fit on the same setup starts from round 0 again (the loop calls it)
+        state.update(round=0, adapt=0, domain=None, slot=0, last=None)
+
+    refresh.state, refresh.reset = state, reset
     # a chunk boundary falls on every multiple, so rounds happen at exact steps whatever the chunk size
     refresh.every = math.gcd(spec.resample_every, a.every if a is not None else 0) or None
     refresh.state_dict, refresh.load_state_dict = state_dict, load_state_dict

@@ -110,4 +110,5 @@ def make_weight_update(loss_terms: Callable, spec: WeightingSpec, *, anchor: Seq
     update.every = every  # the loop starts a chunk on every multiple
     update.state_dict = lambda: dict(last)
     update.load_state_dict = lambda saved: last.update(step=None if saved.get("step") is None else int(saved["step"]))
+    update.reset = lambda: last.update(step=None)  # a new fit on the same setup
     return update
