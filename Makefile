@@ -7,7 +7,7 @@ TESTSTAMP := $(VENV)/.installed-test
 export JAX_PLATFORMS ?= cpu
 export XLA_FLAGS ?= --xla_force_host_platform_device_count=1
 
-.PHONY: demo test lint clean venv
+.PHONY: demo demo-quick test lint clean venv
 
 # The suite runs as a few pytest sessions, each with two fresh workers: a worker that lived through the whole
 # suite (thousands of XLA compilations in one process) crashed inside XLA's CPU compiler late in several CI runs.
@@ -33,6 +33,9 @@ venv: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/pinngen run burgers --out runs/demo
+
+demo-quick: $(STAMP)
+	$(BIN)/pinngen run burgers --out runs/demo-quick --set train.max_train_seconds=120
 
 test: $(TESTSTAMP)
 	$(BIN)/ruff check src tests bench

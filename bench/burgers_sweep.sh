@@ -7,7 +7,7 @@ export PYTHONPATH=$PWD/src:/tmp/site PYTHONUNBUFFERED=1 MPLBACKEND=Agg JAX_PLATF
 run() {  # name, then --set overrides
   local name=$1; shift
   local args=(); for s in "$@"; do args+=(--set "$s"); done
-  timeout 110 python3 -m pinngen.cli run burgers --out "$OUT/$name" --no-progress "${args[@]}" > "$OUT/$name.log" 2>&1
+  timeout 110 python3 -m pinngen.cli run burgers-raissi --out "$OUT/$name" --no-progress "${args[@]}" > "$OUT/$name.log" 2>&1
   python3 - "$OUT/$name" "$name" <<'PY'
 import csv, json, sys
 d, name = sys.argv[1], sys.argv[2]

@@ -2,7 +2,7 @@
 # The prepared script for a lent GPU machine (device tool). It runs from the repository root there, with
 # the pydantic wheels carried in .whl/ (the machine's image has JAX+CUDA, equinox, optax, scipy, matplotlib).
 #   1. the core, PINN and generative tests with JAX on the GPU,
-#   2. `pinngen run burgers` on the GPU (wall time, accuracy),
+#   2. `pinngen run burgers-raissi` (the previous Burgers recipe) on the GPU (wall time, accuracy),
 #   3. bench/loop_overhead.py on that machine's quiet CPU (one core),
 #   4. image and sequence models (charlm-hamlet, gunpoint-transformer, ddpm-fashion): steps/s on GPU vs CPU,
 #   5. bench/scaling.py over the machine's GPUs (weak scaling of train.devices).
@@ -18,7 +18,7 @@ python3 -c "import jax, equinox, optax; print('jax', jax.__version__, jax.device
 echo "== 1. tests on the GPU"
 JAX_PLATFORMS=cuda timeout ${TEST_S:-200} python3 -m pytest -q -p no:cacheprovider ${TESTS:-tests/core tests/pinn tests/supervised} 2>&1 | tail -n 15
 echo "== 2. burgers on the GPU"
-/usr/bin/time -v env JAX_PLATFORMS=cuda timeout ${BURGERS_S:-240} python3 -m pinngen.cli run burgers --out "$OUT/burgers-gpu" \
+/usr/bin/time -v env JAX_PLATFORMS=cuda timeout ${BURGERS_S:-240} python3 -m pinngen.cli run burgers-raissi --out "$OUT/burgers-gpu" \
   --no-progress ${BURGERS_SET:-} 2>&1 | grep -E "rel_l2|max_abs|steps|train_seconds|Elapsed|error|Error" | head -n 20
 cp "$OUT/burgers-gpu/metrics.json" "$OUT/burgers-gpu-metrics.json" 2>/dev/null
 echo "== 3. training-loop overhead on this machine's CPU"

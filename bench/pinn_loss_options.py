@@ -1,9 +1,9 @@
 """The loss options of the high-accuracy PINN papers, each on and off: sqrt or log of the loss in the quasi-Newton
 phase, and residual-adaptive resampling (RAD) that also redraws during the quasi-Newton phase.
 
-Four variants of one built-in experiment (default `burgers`: Adam, then L-BFGS), each its own `pinngen run` per
-seed with the same step budget (``--adam-steps``, ``--qn-steps``; steps, not seconds, so a contended machine
-changes the times but not the result):
+Four variants of one built-in experiment (default `burgers-raissi`: Adam, then L-BFGS, no transform, no RAD),
+each its own `pinngen run` per seed with the same step budget (``--adam-steps``, ``--qn-steps``; steps, not
+seconds, so a contended machine changes the times but not the result):
 
 - ``base``: the experiment as it is;
 - ``sqrt``: ``train.phases.1.loss_transform=sqrt`` (Urbán, Stefanou & Pons 2025; Kiyani et al. 2025);
@@ -75,7 +75,8 @@ def run_one(variant: str, seed: int, a, out: Path) -> dict:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("name", nargs="?", default="burgers", help="built-in experiment or YAML (Adam, then quasi-Newton)")
+    p.add_argument("name", nargs="?", default="burgers-raissi",
+                   help="built-in experiment or YAML (Adam, then quasi-Newton)")
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     p.add_argument("--adam-steps", type=int, default=6000)

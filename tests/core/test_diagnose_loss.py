@@ -208,6 +208,23 @@ def test_isolated_spikes_are_jumps_and_relu_makes_them_expected(n):
     assert "converged" in codes(diagnose(h))
 
 
+def test_spikes_where_the_training_data_were_redrawn_are_not_jumps():
+    n = 1000
+    y = spiky_curve(n)  # spikes at steps 300, 500 and 700
+    assert "3 upward spikes" in only(diagnose(make_history(y)), "jumps").message
+    assert "jumps" not in codes(diagnose(make_history(y), context={"data_redraw_every": 100}))
+    left = only(diagnose(make_history(y), context={"data_redraw_every": 250}), "jumps")  # 500 only is a redraw
+    assert "2 upward spikes" in left.message and left.step in {300, 700}
+    # a fit to 1e-6 on old points, then 1e-2 on points drawn where the residual is large, falling again
+    y = np.r_[np.geomspace(1.0, 1e-6, 500), np.geomspace(1e-2, 1e-7, 500)]
+    assert "diverged" in codes(diagnose(make_history(y)))
+    assert "diverged" not in codes(diagnose(make_history(y), context={"data_redraw_every": 500}))
+    y[700:] = 1e3  # a real blow-up inside a redraw interval is still one
+    assert "diverged" in codes(diagnose(make_history(y), context={"data_redraw_every": 500}))
+    with pytest.raises(ValueError, match="data_redraw_every"):
+        diagnose(make_history(y), context={"data_redraw_every": 0})
+
+
 def test_smooth_activation_gets_no_relu_remark():
     f = only(diagnose(make_history(spiky_curve(500)), context={"activations": ["tanh"]}), "jumps")
     assert f.severity == "warning" and "ReLU" not in f.message

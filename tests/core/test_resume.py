@@ -163,3 +163,17 @@ def test_checkpoint_with_other_loss_weights_is_refused(tmp_path):
     cfg = _partial_run(tmp_path)
     with pytest.raises(ckpt.CheckpointError, match=r"different the loss weights \(mse: 1\.0 in the checkpoint, 2\.0"):
         fit(_net(), _data(), cfg, loss_terms=_mse, checkpoint_dir=tmp_path, resume=True, weights={"mse": 2.0})
+
+
+def test_a_stop_on_the_last_chunk_of_a_phase_stops_before_the_next_phase_and_resumes_exactly(tmp_path):
+    class StopAt20:
+        def __call__(self, state):
+            state.stop = state.step >= 20
+
+    cfg = TrainConfig(phases=[dict(steps=20, lr=1e-2), dict(steps=20, lr=1e-3)], eval_every=10, progress=False)
+    whole = fit(_net(), _data(), cfg, loss_terms=_mse).history.column("loss")
+    part = fit(_net(), _data(), cfg, loss_terms=_mse, checkpoint_dir=tmp_path, callbacks=(StopAt20(),))
+    assert len(part.history.column("loss")) == 20  # the second phase did not start
+    assert [p["stop_reason"] for p in part.history.meta["phases"]] == ["max_steps"]
+    again = fit(_net(), _data(), cfg, loss_terms=_mse, checkpoint_dir=tmp_path, resume=True)
+    np.testing.assert_array_equal(again.history.column("loss"), whole)

@@ -70,3 +70,15 @@ def test_rad_and_resampling_refresh_keep_shapes_and_skip_lbfgs():
     assert b1["pde"]["x"].shape == b2["pde"]["x"].shape == (100, 2)
     assert not np.array_equal(b1["pde"]["x"], b2["pde"]["x"])
     assert refresh(300, None, model) is None  # L-BFGS phase: the objective stays fixed
+
+
+def test_no_redraw_from_redraw_until_on():
+    prob = get_problem("heat")
+    model = PINN(prob, hidden=[4], key=jax.random.PRNGKey(0))
+    spec = CollocationSpec(n_domain=100, n_boundary=10, n_initial=10, resample_every=100, redraw_until=300,
+                           adaptive=Adaptive(method="rad", every=100, n_candidates=500))
+    refresh = make_refresh(Collocation(prob, spec))
+    assert refresh(100, None, model) is not None and refresh(200, None, model) is not None
+    assert refresh(300, None, model) is None and refresh(400, None, model) is None  # the last set stays
+    with pytest.raises(ValueError, match="redraw_until"):
+        CollocationSpec(redraw_until=0)

@@ -82,6 +82,7 @@ class Loop:
         self.history.meta.update(context=ctx, phases=[], term_names=list(self.names))
         self.best = {"value": math.inf, "params": None, "step": None, "bad": 0}
         self.phase, self.s, self.g, self.ustate, self.finished = 0, 0, 0, None, False
+        self.stop_requested = False  # a callback's stop on the chunk that ended a phase
         self.lr_scale: dict[int, float] = {}  # phase -> learning-rate multiplier from divergence retries
         self.last_good = ((self.params, None, self.ema), 0)
         self.fingerprint = fingerprint(cfg, self.names, self.params, key, self.data_host, self.w)
@@ -327,5 +328,6 @@ class Loop:
                     state.stop or (self.cfg.checkpoint_every and self.g % self.cfg.checkpoint_every == 0)):
                 self.save()
             if ends or state.stop:
+                self.stop_requested = bool(state.stop)  # also on a phase's last chunk: fit stops after it
                 break
         return reason

@@ -168,6 +168,8 @@ def fit(
             loop.phase, loop.s, loop.ustate = pi + 1, 0, None
         if loop.checkpoint_dir is not None:
             loop.save()
+        if loop.stop_requested:  # asked on the phase's last chunk: the next phase waits for a resume
+            break
     if bar is not None:
         bar.close()
     history = loop.history

@@ -60,6 +60,9 @@ class CollocationSpec(BaseModel):
     redraw_in_quasi_newton: bool = Field(
         False, description="also resample / adapt the domain set during quasi-Newton phases (their curvature "
         "memory is carried across each redraw); default: the set stays fixed there")
+    redraw_until: int | None = Field(
+        None, ge=1, description="no resampling or adaptive round from this step on, so the last iterations "
+        "converge on one fixed set (default: redraw to the end)")
 
 
 # ---- collocation ---------------------------------------------------------------------------------------
@@ -138,7 +141,7 @@ def make_refresh(colloc: Collocation, *, active: Callable[[int], bool] = lambda 
     state = {"round": 0, "adapt": 0, "domain": None, "slot": 0, "last": None}
 
     def refresh(step: int, key, model):
-        if not active(step) or step == 0:
+        if not active(step) or step == 0 or (spec.redraw_until is not None and step >= spec.redraw_until):
             return None
         rnd = step // spec.resample_every if spec.resample_every else 0
         adapt = step // a.every if a is not None else 0

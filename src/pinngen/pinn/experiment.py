@@ -159,7 +159,8 @@ def _parts(problem, cfg: Config, np_dtype, *, seed: int, window: tuple[float, fl
                                                       reference=reference),
                       context=DiagnoseContext(activations=[cfg.network.activation], family_name="pinn",
                                               optimizer=cfg.train.phases[0].optimizer,
-                                              lr=cfg.train.phases[0].lr).to_dict())
+                                              lr=cfg.train.phases[0].lr,
+                                              data_redraw_every=getattr(refresh, "every", None)).to_dict())
     if problem.unknowns:
         fit_kwargs["trace_fn"] = lambda m: {f"unknown/{k}": v for k, v in m.unknown_values().items()}
     return dict(colloc=colloc, data=data, loss_terms=loss_terms, refresh=refresh, fit_kwargs=fit_kwargs)

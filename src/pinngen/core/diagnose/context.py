@@ -45,6 +45,9 @@ class DiagnoseContext:
     """The objective plays against another one (a GAN's generator and discriminator): its level and trend
     do not measure progress, so no ``no_progress`` / ``still_learning`` / ``converged`` / ``unstable``
     verdicts are drawn from them (divergence, blow-ups and jumps still are); set per objective."""
+    data_redraw_every: int | None = None
+    """The training data change at every multiple of this many steps (a PINN's collocation redraws, RAD): the
+    loss at such a step is measured on new points, so an upward spike there is not read as a jump."""
     family_name: str | None = None
     """The model family whose registered checks and thresholds apply (see
     :func:`~pinngen.core.diagnose.register_check`), e.g. ``"vae"``; None: core checks only."""
@@ -75,6 +78,12 @@ class DiagnoseContext:
             if not lr > 0:
                 raise ValueError(f"context lr={self.lr!r} must be a positive number or None")
             object.__setattr__(self, "lr", lr)
+        if self.data_redraw_every is not None:
+            every = self.data_redraw_every
+            if isinstance(every, bool) or not isinstance(every, int | float) or every != int(every) or every < 1:
+                raise ValueError(f"context data_redraw_every={every!r} must be a positive whole number of steps "
+                                 "or None")
+            object.__setattr__(self, "data_redraw_every", int(every))
         if self.family_name is not None and not isinstance(self.family_name, str):
             raise ValueError(f"context family_name={self.family_name!r} must be a family name or None")
         family = {} if self.family is None else self.family
@@ -93,6 +102,7 @@ class DiagnoseContext:
             "optimizer": self.optimizer,
             "lr": self.lr,
             "adversarial": self.adversarial,
+            "data_redraw_every": self.data_redraw_every,
             "family_name": self.family_name,
             "family": dict(self.family),
             "per_objective": {k: dict(v) for k, v in self.per_objective.items()},

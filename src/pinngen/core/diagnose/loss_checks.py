@@ -73,7 +73,7 @@ def check_diverged(
             )
     # One non-finite statement (the earliest column, the total loss first) is enough.
     events = sorted(non_finite, key=lambda e: (e[0], e[2] != "loss"))[:1]
-    exploded = _exploding(loss, th) if loss is not None and len(loss) >= 2 else None
+    exploded = _exploding(loss, th, ctx.data_redraw_every) if loss is not None and len(loss) >= 2 else None
     if exploded is not None:
         i, at_end = exploded
         lo = int(np.argmin(loss.y[: i + 1]))
@@ -122,11 +122,21 @@ def _diverged_hint(ctx: DiagnoseContext, history) -> str:
     )
 
 
-def _exploding(loss: Curve, th: DiagnoseThresholds) -> tuple[int, bool] | None:
+def _exploding(loss: Curve, th: DiagnoseThresholds, every: int | None = None) -> tuple[int, bool] | None:
     """``(index, still_exploded_at_the_end)`` where the loss first stays ``diverge_orders`` above its
-    running minimum for ``diverge_persist`` points (or up to the end)."""
+    running minimum for ``diverge_persist`` points (or up to the end). With ``every`` (the training data are
+    redrawn at its multiples) the running minimum starts again at each redraw: a loss on new points is not
+    compared with the minimum reached on the old ones."""
     limit = th.diverge_orders if loss.log else 10.0**th.diverge_orders
-    above = (loss.y - sg.running_min(loss.y)) >= limit
+    if every:
+        block = np.asarray(loss.steps) // every
+        floor = np.empty_like(loss.y)
+        for b in np.unique(block):
+            at = block == b
+            floor[at] = sg.running_min(loss.y[at])
+    else:
+        floor = sg.running_min(loss.y)
+    above = (loss.y - floor) >= limit
     i = sg.first_persistent(above, th.diverge_persist)
     return None if i is None else (i, bool(above[-1]))
 
@@ -335,7 +345,8 @@ def check_jumps(
     loss: Curve, th: DiagnoseThresholds, ctx: DiagnoseContext, before: int | None, skip_from: int | None
 ) -> list[Finding]:
     """Isolated upward spikes, per phase; none at or after ``before`` (divergence) or ``skip_from``
-    (a window already reported as unstable)."""
+    (a window already reported as unstable), and none where the training data were redrawn
+    (``ctx.data_redraw_every``: the loss there is measured on new points)."""
     min_rise = float(np.log10(th.jump_factor))
     hits: list[tuple[int, float]] = []  # (step, rise in y)
     for seg in phase_segments(loss):
@@ -344,7 +355,8 @@ def check_jumps(
         width = sg.odd_width(len(seg) - 1, 0.1, minimum=2 * th.min_window + 1)
         for i in sg.upward_spikes(seg.y, width, th.jump_z, min_rise):
             step = int(seg.steps[i + 1])
-            if (before is None or step < before) and (skip_from is None or step < skip_from):
+            redrawn = ctx.data_redraw_every is not None and step % ctx.data_redraw_every == 0
+            if (before is None or step < before) and (skip_from is None or step < skip_from) and not redrawn:
                 hits.append((step, float(seg.y[i + 1] - seg.y[i])))
     if not hits:
         return []

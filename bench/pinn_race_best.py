@@ -1,0 +1,154 @@
+"""Time to relative L2 1e-3 and 1e-4 on Burgers, pinngen against DeepXDE, each side with its best recipe (issue 14).
+
+pinngen: the built-in default, ``pinngen run burgers --seed S`` (float64, exact conditions, Adam then self-scaled
+Broyden on sqrt of the loss, RAD), its training clock (compile included) read from the run's metrics
+(``time_to_rel_l2_1e-3`` / ``1e-4``: the first evaluation, every ``train.eval_every`` = 250 steps, at or below the
+level, on the reference subsample). ``--our-budget`` caps its training seconds (the times to 1e-3 and 1e-4 do not
+depend on the cap: the schedule is the same, only cut earlier).
+
+DeepXDE (PyTorch backend, its own venv ``bench/.venv-deepxde``, see bench/README.md): its documented Burgers example
+(2-[20]x3-1 tanh, Glorot normal, 2540 domain / 80 boundary / 160 initial points, Adam lr 1e-3 for 15,000
+iterations, then L-BFGS), run through ``bench/deepxde_side.py accuracy`` with the L-BFGS allowed up to
+``--lbfgs-max`` iterations, relative L2 on the full 256 x 100 grid every ``--every`` iterations (evaluation time
+excluded), until 1e-4 or ``--budget`` seconds (30 minutes by default) of training.
+
+Each (side, seed) is its own process confined to one core (the first core this script may use: start it under
+``taskset -c N``); for each seed the sides alternate, the order flipping from seed to seed.
+
+    taskset -c 1 .venv/bin/python bench/pinn_race_best.py --seeds 1 2 3 [--sides pinngen deepxde-pytorch]
+    .venv/bin/python bench/pinn_race_best.py --collect        # the table from every result written so far
+
+Writes one JSON per (side, seed) under ``bench/out/race_best/`` and prints the markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from pinn_vs_deepxde import HERE, OUT, ROOT, git_state, load, run_side, write_grid
+
+RACE = OUT / "race_best"
+LEVELS = ("0.001", "0.0001")
+
+
+def run_pinngen(seed: int, budget: float, log) -> dict:
+    out = RACE / f"pinngen-s{seed}-run"
+    cmd = [sys.executable, "-m", "pinngen.cli", "run", "burgers", "--seed", str(seed), "--out", str(out),
+           "--no-progress", "--set", f"train.max_train_seconds={budget:g}"]
+    before, t0 = load(), time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "JAX_PLATFORMS": "cpu"})
+    res = {"side": "pinngen", "seed": seed, "load_before": before, "load_after": load(),
+           "process_wall_s": time.perf_counter() - t0, "budget_s": budget}
+    if proc.returncode:
+        res["error"] = proc.stderr.strip().splitlines()[-1:] or ["?"]
+    else:
+        summary = json.loads((out / "metrics.json").read_text())["summary"]
+        res["reached"] = {lvl: {"wall_s": summary[key]} for lvl, key in
+                          (("0.001", "time_to_rel_l2_1e-3"), ("0.0001", "time_to_rel_l2_1e-4")) if key in summary}
+        res.update(final_rel_l2=summary.get("rel_l2"), total_wall_s=summary.get("train_seconds"))
+    print(f"[{time.strftime('%H:%M:%S')}] pinngen s{seed}: {res.get('reached')} final {res.get('final_rel_l2')} "
+          f"{res.get('error', '')}", file=log, flush=True)
+    return res
+
+
+def run_deepxde(seed: int, args, grid: Path, log) -> dict:
+    extra = ["--grid", str(grid), "--seed", str(seed), "--adam", str(args.dde_adam), "--every", str(args.every),
+             "--budget", str(args.budget), "--lbfgs-max", str(args.lbfgs_max), "--stop-at-goal", "--goal", "0.0001"]
+    res = run_side("deepxde-pytorch", "accuracy", 1, extra, args.budget * 1.5 + 600, log)
+    res["seed"] = seed
+    if args.drop_trace:
+        res.pop("trace", None)
+    return res
+
+
+def _t(res: dict, lvl: str) -> float:
+    hit = (res.get("reached") or {}).get(lvl)
+    return hit["wall_s"] if hit else float("inf")
+
+
+def table(results: list[dict]) -> str:
+    by = {}
+    for r in results:
+        by.setdefault(r["seed"], {})[r["side"]] = r
+    lines = ["| seed | pinngen to 1e-3 (s) | DeepXDE to 1e-3 (s) | ratio | pinngen to 1e-4 (s) | DeepXDE to 1e-4 (s) | "
+             "ratio | pinngen final rel L2 (train s) | DeepXDE final rel L2 (train s, iterations) |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    ratios = {lvl: [] for lvl in LEVELS}
+
+    def cell(v, budget):
+        return f"{v:.1f}" if v < float("inf") else f"not in {budget:.0f}"
+
+    for seed in sorted(by):
+        p, d = by[seed].get("pinngen"), by[seed].get("deepxde-pytorch")
+        row = [str(seed)]
+        for lvl in LEVELS:
+            tp = _t(p, lvl) if p else None
+            td = _t(d, lvl) if d else None
+            row.append(cell(tp, p["budget_s"]) if p else "-")
+            row.append(cell(td, d.get("budget_s", 0)) if d else "-")
+            if tp is not None and td is not None and tp < float("inf"):
+                ratio = td / tp
+                ratios[lvl].append(ratio)
+                row.append(f"{ratio:.1f}" if ratio < float("inf") else "DeepXDE never")
+            else:
+                row.append("-")
+        row.append(f"{p['final_rel_l2']:.2e} ({p['total_wall_s']:.0f})" if p and "final_rel_l2" in p else "-")
+        row.append(f"{d['final_rel_l2']:.2e} ({d['total_wall_s']:.0f}, {d['steps']})"
+                   if d and d.get("final_rel_l2") is not None else "-")
+        lines.append("| " + " | ".join(row) + " |")
+    for lvl in LEVELS:
+        if ratios[lvl]:
+            finite = [r for r in ratios[lvl] if r < float("inf")]
+            lines.append(f"\nto {float(lvl):.0e}: median DeepXDE / pinngen time ratio "
+                         f"{statistics.median(ratios[lvl]):.1f} over {len(ratios[lvl])} seeds "
+                         f"({len(ratios[lvl]) - len(finite)} where DeepXDE never got there)")
+    return "\n".join(lines)
+
+
+def collect() -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted(RACE.glob("*.json"))]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    ap.add_argument("--sides", nargs="+", default=["pinngen", "deepxde-pytorch"],
+                    choices=["pinngen", "deepxde-pytorch"])
+    ap.add_argument("--budget", type=float, default=1800.0, help="DeepXDE: training wall seconds per run")
+    ap.add_argument("--our-budget", type=float, default=1200.0, help="pinngen: train.max_train_seconds")
+    ap.add_argument("--dde-adam", type=int, default=15000, help="DeepXDE: Adam iterations (its example: 15000)")
+    ap.add_argument("--every", type=int, default=100, help="DeepXDE: iterations between evaluations")
+    ap.add_argument("--lbfgs-max", type=int, default=100000)
+    ap.add_argument("--drop-trace", action="store_true", help="keep only the crossings in the JSON")
+    ap.add_argument("--collect", action="store_true", help="print the table of every result written so far")
+    args = ap.parse_args(argv)
+    RACE.mkdir(parents=True, exist_ok=True)
+    if args.collect:
+        print(table(collect()))
+        return 0
+    if "deepxde-pytorch" in args.sides and not (HERE / ".venv-deepxde/bin/python").exists():
+        raise SystemExit("bench/.venv-deepxde is missing: create it as bench/README.md says")
+    grid = RACE / "burgers_grid.npz"
+    write_grid(grid)
+    log = sys.stderr
+    print(f"tree {git_state()}, load {load()}", file=log, flush=True)
+    for i, seed in enumerate(args.seeds):
+        sides = args.sides if i % 2 == 0 else args.sides[::-1]
+        for side in sides:
+            res = run_pinngen(seed, args.our_budget, log) if side == "pinngen" else run_deepxde(seed, args, grid, log)
+            res["date"] = time.strftime("%Y-%m-%d %H:%M:%S")
+            (RACE / f"{side}-s{seed}.json").write_text(json.dumps(res))
+    print(table(collect()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
