@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from pinn_vs_deepxde import HERE, OUT, ROOT, git_state, load, run_side, write_grid
+from pinn_vs_deepxde import HERE, OUT, ROOT, _pin_cores, git_state, load, run_side, thread_env, write_grid
 
 RACE = OUT / "race_best"
 LEVELS = ("0.001", "0.0001")
@@ -43,8 +42,7 @@ def run_pinngen(seed: int, budget: float, log) -> dict:
     cmd = [sys.executable, "-m", "pinngen.cli", "run", "burgers", "--seed", str(seed), "--out", str(out),
            "--no-progress", "--set", f"train.max_train_seconds={budget:g}"]
     before, t0 = load(), time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, "JAX_PLATFORMS": "cpu"})
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=thread_env(1), preexec_fn=_pin_cores(1))
     res = {"side": "pinngen", "seed": seed, "load_before": before, "load_after": load(),
            "process_wall_s": time.perf_counter() - t0, "budget_s": budget}
     if proc.returncode:
@@ -83,8 +81,13 @@ def table(results: list[dict]) -> str:
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     ratios = {lvl: [] for lvl in LEVELS}
 
-    def cell(v, budget):
-        return f"{v:.1f}" if v < float("inf") else f"not in {budget:.0f}"
+    def cell(v, res):
+        if v < float("inf"):
+            return f"{v:.1f}"
+        ended = res.get("total_wall_s") or 0.0
+        budget = res.get("budget_s") or 0.0
+        # a recipe that stopped by itself (DeepXDE's L-BFGS ends when an iteration makes no progress) before the budget
+        return f"not reached (run ended at {ended:.0f})" if ended < 0.95 * budget else f"not in {budget:.0f}"
 
     for seed in sorted(by):
         p, d = by[seed].get("pinngen"), by[seed].get("deepxde-pytorch")
@@ -92,8 +95,8 @@ def table(results: list[dict]) -> str:
         for lvl in LEVELS:
             tp = _t(p, lvl) if p else None
             td = _t(d, lvl) if d else None
-            row.append(cell(tp, p["budget_s"]) if p else "-")
-            row.append(cell(td, d.get("budget_s", 0)) if d else "-")
+            row.append(cell(tp, p) if p else "-")
+            row.append(cell(td, d) if d else "-")
             if tp is not None and td is not None and tp < float("inf"):
                 ratio = td / tp
                 ratios[lvl].append(ratio)
