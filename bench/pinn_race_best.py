@@ -113,7 +113,7 @@ def table(results: list[dict]) -> str:
             if tp is not None and td is not None and tp < float("inf"):
                 ratio = td / tp
                 ratios[lvl].append(ratio)
-                row.append(f"{ratio:.1f}" if ratio < float("inf") else "DeepXDE never")
+                row.append(f"{ratio:.1f}" if ratio < float("inf") else "DeepXDE did not reach it")
             else:
                 row.append("-")
         row.append(f"{p['final_rel_l2']:.2e} ({p['total_wall_s']:.0f})" if p and "final_rel_l2" in p else "-")
@@ -124,8 +124,8 @@ def table(results: list[dict]) -> str:
         if ratios[lvl]:
             finite = [r for r in ratios[lvl] if r < float("inf")]
             lines.append(f"\nto {float(lvl):.0e}: median DeepXDE / pinngen time ratio "
-                         f"{statistics.median(ratios[lvl]):.1f} over {len(ratios[lvl])} seeds "
-                         f"({len(ratios[lvl]) - len(finite)} where DeepXDE never got there)")
+                         f"{statistics.median(ratios[lvl]):.1f} over {len(ratios[lvl])} (seed, DeepXDE recipe) pairs "
+                         f"({len(ratios[lvl]) - len(finite)} where DeepXDE did not get there)")
     return "\n".join(lines)
 
 
