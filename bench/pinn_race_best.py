@@ -29,13 +29,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from pinn_vs_deepxde import HERE, OUT, ROOT, _pin_cores, git_state, load, run_side, thread_env, write_grid
+from pinn_seeds import run_seed
+from pinn_vs_deepxde import HERE, OUT, git_state, load, run_side, write_grid
 
 RACE = OUT / "race_best"
 LEVELS = ("0.001", "0.0001")
@@ -43,20 +44,17 @@ DEEPXDE = ("deepxde-example", "deepxde-rar", "deepxde-rar-long")
 
 
 def run_pinngen(seed: int, budget: float, log) -> dict:
-    out = RACE / f"pinngen-s{seed}-run"
-    cmd = [sys.executable, "-m", "pinngen.cli", "run", "burgers", "--seed", str(seed), "--out", str(out),
-           "--no-progress", "--set", f"train.max_train_seconds={budget:g}"]
-    before, t0 = load(), time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=thread_env(1), preexec_fn=_pin_cores(1))
-    res = {"side": "pinngen", "seed": seed, "load_before": before, "load_after": load(),
-           "process_wall_s": time.perf_counter() - t0, "budget_s": budget}
-    if proc.returncode:
-        res["error"] = proc.stderr.strip().splitlines()[-1:] or ["?"]
+    """``pinngen run burgers --seed S`` on this script's first core, through ``pinn_seeds.run_seed``."""
+    row = run_seed("burgers", seed, [f"train.max_train_seconds={budget:g}"], min(os.sched_getaffinity(0)),
+                   "race_best")
+    res = {"side": "pinngen", "seed": seed, "load_before": row["load"][0], "load_after": row["load"][1],
+           "process_wall_s": row["wall_s"], "budget_s": budget}
+    if row["rc"]:
+        res["error"] = row.get("error")
     else:
-        summary = json.loads((out / "metrics.json").read_text())["summary"]
-        res["reached"] = {lvl: {"wall_s": summary[key]} for lvl, key in
-                          (("0.001", "time_to_rel_l2_1e-3"), ("0.0001", "time_to_rel_l2_1e-4")) if key in summary}
-        res.update(final_rel_l2=summary.get("rel_l2"), total_wall_s=summary.get("train_seconds"))
+        res["reached"] = {lvl: {"wall_s": row[key]} for lvl, key in
+                          (("0.001", "time_to_rel_l2_1e-3"), ("0.0001", "time_to_rel_l2_1e-4")) if key in row}
+        res.update(final_rel_l2=row.get("rel_l2"), total_wall_s=row.get("train_seconds"))
     print(f"[{time.strftime('%H:%M:%S')}] pinngen s{seed}: {res.get('reached')} final {res.get('final_rel_l2')} "
           f"{res.get('error', '')}", file=log, flush=True)
     return res
