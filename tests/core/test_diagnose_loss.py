@@ -288,3 +288,17 @@ def test_a_noisy_slow_fall_is_still_learning_and_a_noisy_plateau_is_not():
 def test_weak_significance_cannot_exceed_significance():
     with pytest.raises(ValueError, match="weak_significance"):
         diagnose(make_history(converged_curve(50)), weak_significance=4.0)
+
+
+def test_a_rise_onto_redrawn_points_is_no_blow_up():
+    # RAD redraws the points where the residual is large every 500 steps: the loss jumps x30 at step 500 (a new
+    # objective), then falls again; with the redraw period known that is no instability, without it it is one.
+    rng = np.random.default_rng(0)
+    y = 10 ** (-np.linspace(0, 3, 2000) + 0.02 * rng.standard_normal(2000))
+    y[500:] *= 10 ** (2.5 * np.exp(-np.arange(1500) / 200.0))
+    assert "unstable" in codes(diagnose(make_history(y)))
+    assert "unstable" not in codes(diagnose(make_history(y), context={"data_redraw_every": 500}))
+    # a rise that builds up over many steps between redraws is still one
+    z = 10 ** (-np.linspace(0, 3, 2000) + 0.02 * rng.standard_normal(2000))
+    z[300:700] *= 10 ** (2.5 * np.sin(np.linspace(0, np.pi, 400)))
+    assert "unstable" in codes(diagnose(make_history(z), context={"data_redraw_every": 500}))

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from pinngen.core.nn import MLP
+from pinngen.core.optim import EarlyStopping
 from pinngen.core.train import TrainConfig, fit
 
 
@@ -127,6 +128,27 @@ def test_validation_and_early_stopping_restore_best():
     assert len(s) >= 4 and len(h) < 2000
     assert h.meta["phases"][0]["stop_reason"] == "early_stopping"
     assert h.meta["restored_best_step"] == int(s[np.argmin(v)])
+
+
+def test_restore_at_end_keeps_the_best_model_when_training_runs_to_the_end():
+    d = _data(64)
+    val = _data(64, seed=1)
+    val["y"] = val["y"] + 5.0  # the validation loss is best early and worse later
+    es = dict(patience=10_000)
+    cfg = TrainConfig(phases=[dict(optimizer="adam", steps=200, lr=1e-2)], eval_every=10, progress=False,
+                      early_stopping={**es, "restore_at_end": True})
+    model, h = fit(_net(), d, cfg, loss_terms=_mse, val_data=val)
+    s, v = h.series("val/loss")
+    assert h.meta["phases"][0]["stop_reason"] != "early_stopping" and len(h) == 200
+    assert np.argmin(v) < len(v) - 1 and h.meta["restored_best_step"] == int(s[np.argmin(v)])
+    best = h.meta["restored_best"]
+    assert best["value"] == pytest.approx(v.min()) and best["value"] < best["last_value"] == pytest.approx(v[-1])
+    np.testing.assert_allclose(float(_mse(model, val, None)["mse"]), v.min(), rtol=1e-5)
+    # without restore_at_end (the default) a run that was not stopped keeps its last parameters
+    model, h = fit(_net(), d, cfg.model_copy(update={"early_stopping": EarlyStopping(**es)}), loss_terms=_mse,
+                   val_data=val)
+    assert "restored_best_step" not in h.meta
+    np.testing.assert_allclose(float(_mse(model, val, None)["mse"]), v[-1], rtol=1e-5)
 
 
 def test_far_too_high_learning_rate_diverges_and_keeps_last_good_model():

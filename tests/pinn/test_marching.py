@@ -165,3 +165,27 @@ def test_findings_shared_by_windows_are_one_statement_ranked_by_reach():
     learning = next(f for f in findings if f.code == "still_learning")
     assert learning.message.startswith("Window 1 (and windows 2, 4 alike: 3 of 4 windows): ")
     assert next(f for f in findings if f.code == "converged").message.startswith("Window 3: ")
+
+
+
+def test_per_window_diagnosis_knows_each_windows_redraws():
+    # Each window redraws its points every 150 steps: the loss jumps there (new points) and decays again, which
+    # is no jump. Window 2's steps continue the run's (it starts at 400), so its redraws are at 550 in run steps.
+    ctx, n, parts = {"data_redraw_every": 150}, 400, []
+    rng = np.random.default_rng(0)
+    for _ in (1, 2):
+        k = np.arange(n)
+        loss = np.exp(-np.linspace(0, 5, n) + 0.05 * rng.standard_normal(n))
+        loss *= np.where(k >= 150, 1 + 29 * np.exp(-(k - 150) / 10.0), 1.0)
+        h = History()
+        h.meta = {"context": ctx, "phases": []}
+        h.extend(k, "ssbroyden", {"loss": loss, "time": k.astype(float)})
+        parts.append(h)
+    merged = marching.merge_histories(parts)
+    assert merged.meta["context"] == ctx and list(merged.steps[n - 1 : n + 1]) == [n - 1, n]
+    assert not [f for f in merged.diagnose(context=merged.meta["context"]) if f.code == "jumps"]
+    # without the redraw period they are jumps: the message counts the window's steps, .step the run's
+    del merged.meta["context"]
+    jumps = [f for f in merged.diagnose() if f.code == "jumps"]
+    assert len(jumps) == 1 and jumps[0].step == 150 and "at step 150" in jumps[0].message
+    assert jumps[0].message.startswith("Window 1 (and window 2 alike")

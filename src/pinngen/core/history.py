@@ -81,14 +81,17 @@ class History:
             self._cols[name] = [np.concatenate(parts)]
         return self._cols[name][0]
 
-    def subset(self, keep, *, strip_prefix: str = "") -> History:
-        """The rows whose phase passes ``keep(phase)`` (phases with ``strip_prefix`` removed), same steps."""
+    def subset(self, keep, *, strip_prefix: str = "", rebase: bool = False) -> History:
+        """The rows whose phase passes ``keep(phase)`` (phases with ``strip_prefix`` removed), same steps, or
+        with ``rebase`` steps counted from the first kept row (a marching window's own step numbers)."""
         mask = np.array([bool(keep(p)) for p in self._phases], dtype=bool)
         out = History()
         out.meta = dict(self.meta)
         if not mask.any():
             return out
         steps, phases = self.steps[mask], [p for p, m in zip(self._phases, mask, strict=True) if m]
+        if rebase:
+            steps = steps - steps[0]
         cols = {c: self.column(c)[mask] for c in self.columns}
         for a, b in phase_runs(phases):
             out.extend(steps[a:b], phases[a].removeprefix(strip_prefix), {c: v[a:b] for c, v in cols.items()})

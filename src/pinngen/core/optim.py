@@ -76,13 +76,17 @@ def optimizer_args(name: str) -> list[str]:
 
 
 class EarlyStopping(BaseModel):
-    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` evaluations."""
+    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` evaluations; ``restore_best``
+    returns the best model when it stops, and with ``restore_at_end`` also when training ends without stopping
+    (a large ``patience`` then makes it plain model selection on ``monitor``)."""
 
     model_config = ConfigDict(extra="forbid")
     monitor: str = "val/loss"
     patience: int = Field(10, ge=1)
     min_delta: float = Field(0.0, ge=0.0)
     restore_best: bool = True
+    restore_at_end: bool = Field(False, description="also restore the best model when training ends without "
+                                 "stopping early (needs restore_best)")
 
 
 class OptimizerSpec(BaseModel):

@@ -176,11 +176,20 @@ def fit(
     history.meta.setdefault("diverged", False)
     params = loop.params
     stopped_early = any(p["stop_reason"] == "early_stopping" for p in history.meta["phases"])
-    if stopped_early and cfg.early_stopping.restore_best and loop.best["params"] is not None:
+    es = cfg.early_stopping
+    if (es is not None and es.restore_best and (stopped_early or es.restore_at_end) and loop.best["params"] is not None
+            and (stopped_early or not _best_is_last(history, es.monitor, loop.best["value"]))):
         params = loop.best["params"]
         history.meta["restored_best_step"] = loop.best["step"]
+        history.meta["restored_best"] = dict(monitor=es.monitor, value=loop.best["value"],
+                                             last_value=float(history.last(es.monitor)))
     ema_model = loop.model(loop.ema) if loop.ema is not None else None
     return FitResult(loop.model(params), history, ema_model)
+
+
+def _best_is_last(history: History, monitor: str, best: float) -> bool:
+    """Whether the last recorded ``monitor`` is the best one (then the final parameters are the best)."""
+    return monitor in history and float(history.last(monitor)) <= best
 
 
 def _phase_meta(loop: Loop, pi: int) -> dict:

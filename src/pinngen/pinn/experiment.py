@@ -66,6 +66,13 @@ class EvaluationSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     metric_points: int = Field(4096, ge=0, description="reference points for metric/rel_l2 during training")
     n_slices: int = Field(4, ge=1, description="time slices in the slice figure")
+    validation_points: int = Field(0, ge=0, description="uniform domain points never trained on, drawn once from "
+                                   "the run's seed: metric/val_residual (their residual RMS) at every evaluation; "
+                                   "monitor it with train.early_stopping {monitor: metric/val_residual, "
+                                   "restore_at_end: true} to keep the best model without a reference")
+    validation_observations: float = Field(0.0, ge=0.0, lt=1.0, description="share of each observation set held "
+                                           "out of training (drawn from the run's seed): metric/val_data, the RMS "
+                                           "misfit there, at every evaluation (e.g. to stop before fitting noise)")
 
 
 class ObservationsSpec(BaseModel):
@@ -135,7 +142,7 @@ def _check_weights(weights, names) -> None:
 
 
 def _parts(problem, cfg: Config, np_dtype, *, seed: int, window: tuple[float, float] | None = None,
-           reference=None) -> dict:
+           reference=None, held_out=None) -> dict:
     """Collocation, loss terms and fit keyword arguments for ``problem`` (a whole problem, or one window
     of a marching run: ``window`` = its time bounds, for the training-time rel_l2)."""
     colloc = Collocation(problem, cfg.collocation, seed=seed, dtype=np_dtype)
@@ -156,7 +163,7 @@ def _parts(problem, cfg: Config, np_dtype, *, seed: int, window: tuple[float, fl
                                        every=cfg.weighting.update_every or cfg.train.eval_every)
     fit_kwargs = dict(weights=weights or None, refresh=refresh, weight_update=weight_update,
                       metrics_fn=_metrics_fn(problem, cfg, data, refresh, np_dtype, window=window,
-                                                      reference=reference),
+                                             reference=reference, held_out=held_out),
                       context=DiagnoseContext(activations=[cfg.network.activation], family_name="pinn",
                                               optimizer=cfg.train.phases[0].optimizer,
                                               lr=cfg.train.phases[0].lr,
@@ -200,10 +207,33 @@ def setup(cfg: Config) -> Setup:
         raise ConfigError("config error: weighting.causal: the problem has no time input")
     if isinstance(model, Marching):
         return _marching_setup(cfg, model, spec, dtype)
-    parts = _parts(problem, cfg, dtype, seed=cfg.seed)
+    held_out = _hold_out_observations(problem, cfg.evaluation.validation_observations, cfg.seed)
+    parts = _parts(problem, cfg, dtype, seed=cfg.seed, held_out=held_out)
     return Setup(model=model, data=parts["data"], loss_terms=parts["loss_terms"], spec=spec,
                  fit_kwargs=parts["fit_kwargs"], findings=[],
                  extras=dict(colloc=parts["colloc"], refresh=parts["refresh"]))
+
+
+def _hold_out_observations(problem, share: float, seed: int) -> list | None:
+    """Move ``share`` of every observation condition's points out of training; [(condition, x, values)]."""
+    data = [c for c in problem.conditions if c.kind == "data"]
+    if not share:
+        return None
+    if not data:
+        raise ConfigError("config error: evaluation.validation_observations: the problem has no observations; "
+                          "remove it (or use evaluation.validation_points for held-out residual points)")
+    out = []
+    for i, c in enumerate(data):
+        order = np.random.default_rng([seed, 0xDA7A, i]).permutation(len(c.points))
+        k = int(round(share * len(order)))
+        if not 1 <= k < len(order):
+            raise ConfigError(f"config error: evaluation.validation_observations={share}: condition {c.name!r} "
+                              f"has {len(order)} points, so {k} would be held out; use a share that leaves at least "
+                              f"one point on each side")
+        out.append((c, c.points[order[:k]], c.values[order[:k]]))
+        c.points, c.values = c.points[order[k:]], c.values[order[k:]]
+        c.n = len(c.points)
+    return out
 
 
 def _marching_setup(cfg: Config, model: Marching, spec: dict, np_dtype) -> Setup:
@@ -235,15 +265,26 @@ def _marching_setup(cfg: Config, model: Marching, spec: dict, np_dtype) -> Setup
                  fit_kwargs=first["fit_kwargs"], findings=[], extras=dict(colloc=first["colloc"]), train=train)
 
 
-def _metrics_fn(problem, cfg: Config, data, refresh, np_dtype, *, window=None, reference=None):
+def _metrics_fn(problem, cfg: Config, data, refresh, np_dtype, *, window=None, reference=None, held_out=None):
     """metric/rel_l2 on a fixed subsample of the reference after each chunk (and causal weight minimum);
     for a marching window (``window`` = (t_a, t_b); ``problem`` that window's) on the reference points
     of the window only."""
     n = cfg.evaluation.metric_points
     ref = (reference if window is not None else problem.reference) if n else None
     causal = cfg.weighting.causal
-    if ref is None and causal is None:
+    n_val = cfg.evaluation.validation_points
+    if ref is None and causal is None and not n_val and not held_out:
         return None
+    if held_out:
+        held = [(c, jnp.asarray(x, np_dtype), jnp.asarray(v, np_dtype)) for c, x, v in held_out]
+        n_held = sum(v.size for _, _, v in held)
+        val_data = eqx.filter_jit(lambda model: jnp.sqrt(sum(jnp.sum((c._comp(model(x)) - v) ** 2)
+                                                             for c, x, v in held) / n_held))
+    if n_val:  # a fixed held-out set, its own stream of the run's seed (never a training or candidate draw)
+        stream = [cfg.seed, 0x5EED, abs(int(1e6 * window[0])) if window is not None else 0]
+        val_x = jnp.asarray(problem.geometry.sample_interior(n_val, method="uniform",
+                                                             rng=np.random.default_rng(stream)), np_dtype)
+        val_rms = eqx.filter_jit(lambda model: jnp.sqrt(jnp.mean(residual_norm(model, val_x) ** 2)))
     if ref is not None:
         candidates = np.arange(len(ref.points))
         if window is not None:
@@ -272,6 +313,10 @@ def _metrics_fn(problem, cfg: Config, data, refresh, np_dtype, *, window=None, r
         out = {}
         if ref is not None:
             out["rel_l2"] = float(rel(model))
+        if n_val:
+            out["val_residual"] = float(val_rms(model))
+        if held_out:
+            out["val_data"] = float(val_data(model))
         if causal is not None:
             batch = (refresh.state["last"] if refresh is not None else None) or data
             out["causal_w_min"] = float(w_min(model, jnp.asarray(batch["pde"]["x"])))

@@ -135,9 +135,13 @@ def build(problem: Problem, spec: MarchingSpec, make_net: Callable[[Problem, int
 
 def merge_histories(parts: Sequence[History]) -> History:
     """One History for all windows: steps continue across windows, phases are ``w<k>/<phase>``, ``time``
-    keeps counting, and ``meta["phases"]`` lists every window's phases (with ``window``)."""
+    keeps counting, ``meta["phases"]`` lists every window's phases (with ``window``), and ``meta["context"]``
+    is the windows' diagnosis context."""
     out = History()
     out.meta = {"phases": [], "windows": len(parts)}
+    context = next((h.meta["context"] for h in parts if "context" in h.meta), None)
+    if context is not None:  # what the diagnosis should know (e.g. the redraw period) holds for every window
+        out.meta["context"] = context
     offset, t_offset = 0, 0.0
     for k, h in enumerate(parts, start=1):
         if not len(h):

@@ -148,11 +148,14 @@ def _per_window(history, ctx: DiagnoseContext, th: DiagnoseThresholds, family_th
     n = history.meta["windows"]
     groups: dict[tuple[str, str], list[tuple[int, Finding]]] = {}
     for k in range(1, n + 1):
-        sub = history.subset(lambda phase, k=k: phase.startswith(f"w{k}/"), strip_prefix=f"w{k}/")
+        # each window's own step numbers: its redraws (every ctx.data_redraw_every) and phases count from 0
+        sub = history.subset(lambda phase, k=k: phase.startswith(f"w{k}/"), strip_prefix=f"w{k}/", rebase=True)
         sub.meta = {**history.meta, "windows": 1,
                     "phases": [p for p in history.meta.get("phases", []) if p.get("window") == k]}
         if len(sub):
-            for f in _diagnose(sub, ctx, th, family_th):
+            first = int(history.steps[[p.startswith(f"w{k}/") for p in history.phases].index(True)])
+            for f in _diagnose(sub, ctx, th, family_th):  # messages count the window's steps, .step the run's
+                f = f if f.step is None else replace(f, step=f.step + first)
                 groups.setdefault((f.code, f.severity), []).append((k, f))
     # One finding per code, however many windows share it (ten windows that each end "still learning" are
     # one statement, not ten); quoted from the first window that has it, ranked by severity, then by reach.

@@ -277,7 +277,7 @@ def check_unstable(
 
 def check_blowup(loss: Curve, th: DiagnoseThresholds, ctx: DiagnoseContext, history) -> list[Finding]:
     """``unstable`` steps anywhere (typically the first): the loss rose ``blowup_factor`` above its first
-    value, short of ``diverged``."""
+    value, short of ``diverged``; not when most of the rise is one step at a redraw of the training points."""
     if not loss.log:
         return []
     peak = int(np.argmax(loss.y))
@@ -285,6 +285,11 @@ def check_blowup(loss: Curve, th: DiagnoseThresholds, ctx: DiagnoseContext, hist
     if rise < np.log10(th.blowup_factor):
         return []
     step = int(loss.steps[peak])
+    every = ctx.data_redraw_every
+    if every is not None and peak > 0:  # the rise came in one step onto newly drawn points (RAD puts them where
+        i = int(np.argmax(np.diff(loss.y[: peak + 1])))  # the residual is large): a new objective, no instability
+        if int(loss.steps[i + 1]) % every == 0 and loss.y[i + 1] - loss.y[i] >= 0.5 * rise:
+            return []
     back = loss.y[-1] < loss.y[peak] - 0.5 * np.log10(th.blowup_factor)
     message = (
         f"The training loss rose to x{w.num(10.0**rise)} of its first value ({w.num(loss.values[peak])} at "
