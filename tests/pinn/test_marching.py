@@ -112,6 +112,7 @@ def test_marching_run_end_to_end(tmp_path):
                       out=tmp_path / "m", progress=False)
     m = run.metrics
     assert m["summary"]["windows"] == 2 and np.isfinite(m["summary"]["rel_l2"])
+    assert not [k for k in m["summary"] if k.startswith("time_to_")]  # the curve is per window, not the whole
     assert [p["window"] for p in m["phases"]] == [1, 1, 2, 2]
     assert {"w1/adam", "w1/lbfgs", "w2/adam", "w2/lbfgs"} == set(run.history.phases)
     assert all(marching.finished(tmp_path / "m" / "checkpoint" / f"window{k}") for k in (1, 2))

@@ -24,8 +24,6 @@ def test_the_validation_residual_is_recorded_and_tracks_the_residual_off_the_tra
     pts = np.random.default_rng(123).random((4096, 2))
     dense = float(np.sqrt(np.mean(np.asarray(residual_norm(run.model, pts)) ** 2)))
     assert 0.7 * dense < v[-1] < 1.4 * dense
-    again = pinngen.run(_cfg(), out=tmp_path / "b", seed=1, progress=False)
-    np.testing.assert_array_equal(again.history.series("metric/val_residual")[1], v)  # one fixed set per seed
 
 
 def test_restore_at_end_returns_the_model_with_the_lowest_validation_residual(tmp_path):
