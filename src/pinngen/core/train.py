@@ -177,8 +177,8 @@ def fit(
     params = loop.params
     stopped_early = any(p["stop_reason"] == "early_stopping" for p in history.meta["phases"])
     es = cfg.early_stopping
-    if (es is not None and es.restore_best and (stopped_early or es.restore_at_end) and loop.best["params"] is not None
-            and (stopped_early or not _best_is_last(history, es.monitor, loop.best["value"]))):
+    if es is not None and es.restore_best and loop.best["params"] is not None and (
+            stopped_early or (es.restore_at_end and not _best_is_last(history, es.monitor, loop.best["value"]))):
         params = loop.best["params"]
         history.meta["restored_best_step"] = loop.best["step"]
         history.meta["restored_best"] = dict(monitor=es.monitor, value=loop.best["value"],

@@ -216,9 +216,9 @@ def setup(cfg: Config) -> Setup:
 
 def _hold_out_observations(problem, share: float, seed: int) -> list | None:
     """Move ``share`` of every observation condition's points out of training; [(condition, x, values)]."""
-    data = [c for c in problem.conditions if c.kind == "data"]
     if not share:
         return None
+    data = [c for c in problem.conditions if c.kind == "data"]
     if not data:
         raise ConfigError("config error: evaluation.validation_observations: the problem has no observations; "
                           "remove it (or use evaluation.validation_points for held-out residual points)")
