@@ -241,8 +241,9 @@ def test_cadences_are_independent_of_the_chunk():
         runs[chunk] = h
         s, _ = h.series("metric/one")
         assert list(s) == [24, 49, 59, 74]  # adam: 25, 50 and its end (60); lbfgs: its end (15 steps)
-    # different compiled chunk lengths may round differently (1 ulp), which L-BFGS amplifies a little
-    np.testing.assert_allclose(runs[7].column("loss"), runs[100].column("loss"), rtol=1e-4)
+    # different compiled chunk lengths may round differently (1 ulp), which L-BFGS amplifies a little: 1.5e-4
+    # relative after 15 float32 L-BFGS steps in one run (2026-12-06); a wrong cadence differs by far more
+    np.testing.assert_allclose(runs[7].column("loss"), runs[100].column("loss"), rtol=1e-3)
 
 
 def test_ema_of_parameters():
