@@ -12,7 +12,8 @@ export XLA_FLAGS ?= --xla_force_host_platform_device_count=1
 # The suite runs as a few pytest sessions, each with two fresh workers: a worker that lived through the whole
 # suite (thousands of XLA compilations in one process) crashed inside XLA's CPU compiler late in several CI runs.
 # A crashed worker fails its test at once and is not replaced (--max-worker-restart=0): pytest-xdist can hang
-# forever redistributing a crashed worker's files under --dist loadfile.
+# forever redistributing a crashed worker's files under --dist loadfile. The sessions share one fresh on-disk XLA
+# compilation cache (tests/conftest.py says why).
 PYTEST := $(BIN)/python -m pytest -n 2 --dist loadfile --max-worker-restart=0 --durations=15
 TEST_GROUPS := tests/pinn,tests/contracts tests/generative \
 	tests,--ignore=tests/pinn,--ignore=tests/contracts,--ignore=tests/generative
@@ -40,10 +41,11 @@ demo-quick: $(STAMP)
 test: $(TESTSTAMP)
 	$(BIN)/ruff check src tests bench
 	ulimit -s 65536 2>/dev/null || true; rc=0; \
+	export JAX_COMPILATION_CACHE_DIR=$$(mktemp -d); \
 	for group in $(TEST_GROUPS); do \
 	  echo "== pytest $$group" | tr , ' '; \
 	  $(PYTEST) $$(echo $$group | tr , ' ') || rc=1; \
-	done; exit $$rc
+	done; rm -rf "$$JAX_COMPILATION_CACHE_DIR"; exit $$rc
 
 lint: $(TESTSTAMP)
 	$(BIN)/ruff check src tests bench

@@ -10,8 +10,14 @@ from pathlib import Path
 import pytest
 
 
+def _xla_flags(devices: int) -> str:
+    """``devices`` host devices, with the session's other XLA flags (tests/conftest.py)."""
+    keep = [f for f in os.environ.get("XLA_FLAGS", "").split() if "device_count" not in f]
+    return " ".join([f"--xla_force_host_platform_device_count={devices}", *keep])
+
+
 def test_sharded_training_follows_the_single_device_trajectory():
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4", "JAX_PLATFORMS": "cpu"}
+    env = {**os.environ, "XLA_FLAGS": _xla_flags(4), "JAX_PLATFORMS": "cpu"}
     child = Path(__file__).with_name("sharded_child.py")
     # a PINN (full batch, Adam), an image autoencoder and a sequence forecaster (minibatches), a GAN (two
     # players), and L-BFGS on the PINN in float64 (in float32 its line search turns rounding differences of 1e-7
@@ -58,7 +64,7 @@ def test_two_processes_on_localhost_follow_the_single_device_trajectory():
     import numpy as np
 
     here = Path(__file__).parent
-    env = {**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": "--xla_force_host_platform_device_count=1",
+    env = {**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": _xla_flags(1),
            "PYTHONPATH": str(here) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     port = str(_free_port())
     procs = [subprocess.Popen([sys.executable, str(here / "multihost_child.py"), port, str(i), "forecast@30"],
@@ -80,7 +86,7 @@ def test_two_processes_on_localhost_follow_the_single_device_trajectory():
 
 def test_pinngen_run_on_two_processes_writes_one_folder(tmp_path):
     """The CLI's multi-host flags: both processes train, process 0 alone writes; same losses as one process."""
-    env = {**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": "--xla_force_host_platform_device_count=1"}
+    env = {**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": _xla_flags(1)}
     common = ["dense-diabetes", "--no-progress", "--set", "train.phases.0.epochs=null", "--set",
               "train.phases.0.steps=20", "--set", "train.eval_every=10"]
     port = str(_free_port())
