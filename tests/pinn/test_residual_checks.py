@@ -54,3 +54,17 @@ def test_a_misplaced_front_is_located():
     lo, hi = (float(v) for v in msg.split("x in [")[1].split("]")[0].split(", "))
     assert 0.28 <= lo <= 0.3 <= hi <= 0.32 and "t in" not in msg  # located in x, spread in t
     assert s["residual_top2pct_share"] > 0.99
+
+
+def test_a_gap_far_below_the_starting_residual_is_not_a_warning():
+    """A high-accuracy run: 100x its training residual off the points, concentrated at a front, but 1e-5 of the
+    residual the training started from (1.0): no warning; the same shape at 1e-2 of the start warns twice."""
+    x = _points()
+    h = History()
+    h.extend(np.arange(2), "adam", {"loss": np.array([1.0, 1e-14]), "loss/pde": np.array([1.0, 1e-14])})
+    res = np.full(len(x), 1e-6)
+    res[np.abs(x[:, 0] - 0.3) < 0.01] = 1e-4
+    found, s = residual_findings(res, x, ("x", "t"), BBOX, h, step=1, where="the grid")
+    assert found == [] and s["residual_gap"] > 50 and s["residual_vs_start"] < 1e-4
+    found, s = residual_findings(res * 1e3, x, ("x", "t"), BBOX, h, step=1, where="the grid")
+    assert [f.code for f in found] == ["residual_off_collocation", "residual_concentrated"]

@@ -35,7 +35,8 @@ def check_terms(
         owned |= {n for n in terms if registered.owns(n)}
     # A term a family check spoke about is said once: not again as out of balance.
     reported = {f.series.removeprefix("loss/") for f in findings if f.series}
-    findings += _imbalanced({n: v for n, v in finals.items() if n not in reported}, end, th)
+    starts = {n: _start(c, th) for n, c in terms.items()}
+    findings += _imbalanced({n: v for n, v in finals.items() if n not in reported}, starts, end, th)
     findings += _stalled(terms, finals, owned, loss, end, th)
     return findings
 
@@ -49,14 +50,15 @@ def _start(curve: Curve, th: DiagnoseThresholds) -> float:
     return float(np.median(curve.values[: th.min_window]))
 
 
-def _imbalanced(finals: dict[str, float], end: EndState, th: DiagnoseThresholds) -> list[Finding]:
+def _imbalanced(finals: dict[str, float], starts: dict[str, float], end: EndState,
+                th: DiagnoseThresholds) -> list[Finding]:
     positive = {n: v for n, v in finals.items() if v > 0}
     if len(positive) < 2:
         return []
     big = max(positive, key=positive.get)
     small = min(positive, key=positive.get)
     ratio = positive[big] / positive[small]
-    if ratio < th.terms_ratio:
+    if ratio < th.terms_ratio or positive[big] < th.terms_settled * starts[big]:
         return []
     message = (
         f"At the end, the (unweighted) loss term '{big}' ({w.num(positive[big])}) is {w.num(ratio)} times "

@@ -110,7 +110,11 @@ class DiagnoseThresholds:
 
     # --- loss terms
     terms_ratio: float = 1e3
-    """Largest / smallest (unweighted) loss term at the end above this: ``terms_imbalanced``."""
+    """Largest / smallest (unweighted) loss term at the end above this: ``terms_imbalanced``..."""
+    terms_settled: float = 1e-6
+    """...unless the largest term ended below this fraction of its starting level: a ratio of two terms that
+    both fell by many orders of magnitude is not what the optimizer struggles with (the Allen-Cahn windows end
+    with the residual near 1e-9 and the initial-condition term near 1e-13, both from O(0.1-1))."""
     term_flat_change: float = 0.02
     """A term whose relative change over the final window is below this is flat (``term_stalled`` while the
     total still falls significantly by ``still_learning_decrease``)."""
@@ -164,6 +168,7 @@ _FRACTIONS = (
     "term_stall_share",
     "term_stall_self",
     "term_stall_others",
+    "terms_settled",
     "no_progress_fraction",
     "no_progress_step_share",
 )
