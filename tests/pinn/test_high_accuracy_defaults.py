@@ -21,7 +21,7 @@ def _rel_l2(name, tmp_path, extra=()):
     return run.metrics["summary"]["rel_l2"]
 
 
-@pytest.mark.parametrize("name", ["heat", "poisson", "helmholtz", "wave", "allen-cahn", "kovasznay",
+@pytest.mark.parametrize("name", ["heat", "poisson", "helmholtz", "wave", "allen-cahn", "kdv", "kovasznay",
                                   "burgers-inverse"])
 def test_the_default_is_the_dense_quasi_newton_recipe_and_the_old_one_stays_by_name(name):
     new, old = load_config(name), load_config(f"{name}-lbfgs")
