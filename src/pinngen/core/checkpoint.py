@@ -127,11 +127,17 @@ def load_snapshot(directory: str | os.PathLike, template_of, *, which: str | Non
     """``(spec, model)`` from one version of a model folder, even while a run replaces it: the folder is swapped
     by renames (:func:`~pinngen.core.io.write_unit`), so the spec and the weights are read, then the folder's
     identity is checked again and the read is retried if it changed in between. ``template_of(spec)`` builds the
-    template; ``which``: "weights", "ema", or None (the EMA when the run kept one, else the weights)."""
+    template; ``which``: "weights", "ema", or None (the EMA when the run kept one, else the weights).
+
+    The folder is held open while it is read: a removed folder's inode number is free for the next one the
+    writer makes, so without that a swap to version n+1 and on to n+2 could leave the same inode number at the
+    path and pass a spec of version n with the weights of n+2 (seen once in CI)."""
     d = Path(directory)
     for _ in range(20):
+        fd = None
         try:
-            before = os.stat(d).st_ino
+            fd = os.open(d, os.O_RDONLY)
+            before = os.fstat(fd).st_ino
             spec = load_spec(_inside(d / SPEC, d, "model").parent)
             name = which or ("ema" if spec.get("ema") else "weights")
             p = _inside(d / (EMA if name == "ema" else WEIGHTS), d, "model")
@@ -141,10 +147,16 @@ def load_snapshot(directory: str | os.PathLike, template_of, *, which: str | Non
             if not _swapping(d):
                 break  # really missing (not caught between the two renames of a swap): the one-line error below
             same = False
+        finally:
+            if fd is not None:
+                os.close(fd)
         if same:
             return spec, tree_from_bytes(template_of(spec), data, what=str(p))
         time.sleep(0.05)
-    spec = load_spec(d)  # a folder that stays missing or keeps changing: the plain reader's one-line error
+    else:  # 20 reads, each overtaken by a rewrite: a mixed read is not an answer
+        raise CheckpointError(f"{d}: the model folder was rewritten during each of 20 reads in a row; read it "
+                              "again when the run writes less often (or has finished)")
+    spec = load_spec(d)  # a folder that is really missing: the plain reader's one-line error
     return spec, load_model(d, template_of(spec), which=which or ("ema" if spec.get("ema") else "weights"))
 
 
