@@ -199,3 +199,42 @@ def test_cavity_corner_taper_vanishes_at_the_lid_corners_only():
     assert get_problem("cavity").residual_weight is None and get_problem("cavity").condition("lid").weight is None
     with pytest.raises(ValueError, match="corner_taper"):
         get_problem("cavity", corner_taper=-1.0)
+
+
+def test_cavity_corner_flow_is_a_stokes_flow_with_the_lid_conditions():
+    """lid_corner_flow against finite differences of itself (NumPy, float64): divergence-free, and
+    nu lap(u) = grad(p) near the lid corners, where each side is ~nu / r^2; u = 1 on the lid, u = v = 0 on the
+    side walls."""
+    from pinngen.pinn.problems.cavity import lid_corner_flow
+
+    nu, h = 0.01, 1e-4
+
+    def f(x, y):
+        return np.stack(lid_corner_flow(np.asarray(x, float), np.asarray(y, float), nu))
+
+    for x0, y0 in [(0.005, 0.995), (0.02, 0.99), (0.01, 0.97), (0.985, 0.99), (0.97, 0.975), (0.5, 0.6)]:
+        c = f(x0, y0)
+        dx, dy = (f(x0 + h, y0) - f(x0 - h, y0)) / (2 * h), (f(x0, y0 + h) - f(x0, y0 - h)) / (2 * h)
+        lap = (f(x0 + h, y0) + f(x0 - h, y0) + f(x0, y0 + h) + f(x0, y0 - h) - 4 * c) / h**2
+        r = min(np.hypot(x0, 1 - y0), np.hypot(1 - x0, 1 - y0))
+        assert abs(dx[0] + dy[1]) < 1e-3 * (abs(dx[0]) + abs(dy[1])) + 1e-8  # each term up to ~1/r
+        stokes = np.array([nu * lap[0] - dx[2], nu * lap[1] - dy[2]])
+        terms = np.abs([nu * lap[0], dx[2], nu * lap[1], dy[2]]).max()
+        assert np.abs(stokes).max() < 0.3 and (r > 0.1 or terms > 10), (x0, y0, stokes, terms)
+    t = np.linspace(0.001, 0.999, 9)
+    lid, left, right = f(t, np.ones(9)), f(np.zeros(9), t), f(np.ones(9), t)
+    np.testing.assert_allclose(lid[0], 1.0, atol=1e-5)
+    np.testing.assert_allclose(lid[1], 0.0, atol=1e-9)
+    np.testing.assert_allclose(left[:2], 0.0, atol=1e-5)
+    np.testing.assert_allclose(right[:2], 0.0, atol=1e-5)
+
+
+def test_cavity_corner_flow_option_adds_the_corner_flow_to_the_network():
+    from pinngen.pinn.problems.cavity import lid_corner_flow
+
+    plain, with_flow = get_problem("cavity"), get_problem("cavity", corner_flow=True)
+    assert plain.transform is None
+    pts = np.array([[0.3, 0.9], [0.02, 0.995], [0.99, 0.5]])
+    raw = np.array([[0.1, -0.2, 0.3]] * 3)
+    out = np.asarray(with_flow.transform({"x": jnp.array(pts[:, 0]), "y": jnp.array(pts[:, 1])}, jnp.array(raw)))
+    np.testing.assert_allclose(out - raw, np.stack(lid_corner_flow(pts[:, 0], pts[:, 1], 0.01), axis=1), rtol=1e-5)

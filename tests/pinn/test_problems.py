@@ -97,18 +97,22 @@ def test_burgers_residual_wiring_with_a_closed_form():
 def test_cavity_report_against_ghia_with_the_fd_reference():
     prob = get_problem("cavity", n_ref=65)
     ref = prob.reference
+    assert ref.points.min() > 0 and ref.points.max() < 1 and len(ref.points) == 63 * 63  # interior nodes
     from scipy.interpolate import RectBivariateSpline
 
-    x, y = ref.axes
-    su = RectBivariateSpline(y, x, ref.grid(ref.values[:, 0]))
-    sv = RectBivariateSpline(y, x, ref.grid(ref.values[:, 1]))
+    from pinngen.pinn.reference import cavity_reference
+
+    s = cavity_reference(65, 100.0)
+    su, sv = RectBivariateSpline(s.y, s.x, s.u), RectBivariateSpline(s.y, s.x, s.v)
+    np.testing.assert_allclose(ref.grid(ref.values[:, 0]), s.u[1:-1, 1:-1])
 
     def predict(p):
         return np.column_stack([su.ev(p[:, 1], p[:, 0]), sv.ev(p[:, 1], p[:, 0]), np.zeros(len(p))])
 
     rep = prob.report(predict, None)
     assert rep["summary"]["ghia_max_dev"] < 0.01
-    assert len(rep["tables"][0]["rows"]) == 17
+    assert rep["summary"]["converged_max_dev"] < 0.005  # the 65 grid is 0.0038 off the converged lines
+    assert len(rep["tables"][0]["rows"]) == 17 and len(rep["tables"][0]["rows"][0]) == 8
 
 
 def test_burgers_inverse_data_and_unknowns():
@@ -148,3 +152,11 @@ def test_wave_hard_transform_holds_initial_and_boundary_conditions(x64, scaling)
         np.testing.assert_allclose(u(jnp.stack([jnp.full_like(s, edge), s], axis=1)), 0.0, atol=1e-12)
     with pytest.raises(ValueError, match="scaling"):
         get_problem("wave", hard=True, scaling="log")
+
+
+def test_cavity_default_builds_in_the_corner_flow_and_the_old_recipe_stays_by_name():
+    from pinngen.config import load_config
+
+    new, old = load_config("cavity"), load_config("cavity-taper")
+    assert new.options["corner_flow"] is True and "corner_flow" not in old.options
+    assert new.train == old.train and new.network == old.network and new.collocation == old.collocation

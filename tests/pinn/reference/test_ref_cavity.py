@@ -5,6 +5,8 @@ import pytest
 
 from pinngen.pinn.reference.cavity import cavity_reference, centreline_profiles, solve_cavity
 from pinngen.pinn.reference.ghia import (
+    CONVERGED_RE100_U,
+    CONVERGED_RE100_V,
     GHIA_RE100_U,
     GHIA_RE100_U_Y,
     GHIA_RE100_V,
@@ -33,6 +35,20 @@ def test_ghia_table_shapes_and_walls():
 def test_matches_ghia_at_n65(solutions):
     du, dv = _ghia_deviation(solutions[65])
     assert du < 0.01 and dv < 0.01, (du, dv)  # measured 0.0023, 0.0059
+
+
+def test_converged_table_is_the_limit_of_the_grid_sequence(solutions):
+    """The converged centre lines (Richardson from 257 and 513 grids, bench/cavity_converged.py) are where the
+    coarse grids head: the deviation falls ~4x per halving of h, and Ghia's table sits within 0.01 of them."""
+    assert CONVERGED_RE100_U.shape == CONVERGED_RE100_V.shape == (17,)
+    assert CONVERGED_RE100_U[[0, -1]].tolist() == [1, 0] and CONVERGED_RE100_V[[0, -1]].tolist() == [0, 0]
+    dev = []
+    for n in (33, 65):
+        u, v = centreline_profiles(solutions[n])
+        dev.append(max(np.abs(u - CONVERGED_RE100_U).max(), np.abs(v - CONVERGED_RE100_V).max()))
+    assert dev[1] < 0.005 and dev[0] / dev[1] > 3.0, dev  # measured 0.0155, 0.0038 (and 0.00094 at n = 129)
+    ghia = max(np.abs(GHIA_RE100_U - CONVERGED_RE100_U).max(), np.abs(GHIA_RE100_V - CONVERGED_RE100_V).max())
+    assert 0.005 < ghia < 0.01, ghia  # 0.0093: Ghia's own 129-grid error
 
 
 def test_second_order_grid_convergence(solutions):

@@ -17,10 +17,12 @@ from .closed_form import (
     poisson_2d_source,
     wave_1d,
 )
-from .ghia import GHIA_RE100_U, GHIA_RE100_U_Y, GHIA_RE100_V, GHIA_RE100_V_X
+from .ghia import CONVERGED_RE100_U, CONVERGED_RE100_V, GHIA_RE100_U, GHIA_RE100_U_Y, GHIA_RE100_V, GHIA_RE100_V_X
 from .kdv import kdv_grid, kdv_reference, kdv_soliton, kdv_solve
 
 __all__ = [
+    "CONVERGED_RE100_U",
+    "CONVERGED_RE100_V",
     "CavitySolution",
     "GHIA_RE100_U",
     "GHIA_RE100_U_Y",
