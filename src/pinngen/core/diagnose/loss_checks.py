@@ -74,6 +74,7 @@ def check_diverged(
     # One non-finite statement (the earliest column, the total loss first) is enough.
     events = sorted(non_finite, key=lambda e: (e[0], e[2] != "loss"))[:1]
     exploded = _exploding(loss, th, ctx.data_redraw_every) if loss is not None and len(loss) >= 2 else None
+    recovered = None  # the final loss, when an explosion was followed by a loss below the minimum before it
     if exploded is not None:
         i, at_end = exploded
         lo = int(np.argmin(loss.y[: i + 1]))
@@ -91,6 +92,8 @@ def check_diverged(
             )
         )
         broken = broken or at_end
+        if not at_end and loss.y[-1] <= loss.y[lo]:
+            recovered = float(loss.values[-1])
     if not events:
         return [], None, False
     events.sort(key=lambda e: (e[0], e[2] != "loss"))
@@ -108,6 +111,9 @@ def check_diverged(
         if not broken:
             message += " Training then went on with finite losses."
             severity = "warning"
+    if recovered is not None and not non_finite:  # a transient excursion (e.g. one bad quasi-Newton step)
+        message += f" Training recovered: the final loss ({w.num(recovered)}) is below the minimum before it."
+        severity = "warning"
     return (
         [Finding("diverged", severity, message, _diverged_hint(ctx, history), first[0], first[2])],
         first[0],
