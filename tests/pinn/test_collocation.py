@@ -82,3 +82,33 @@ def test_no_redraw_from_redraw_until_on():
     assert refresh(300, None, model) is None and refresh(400, None, model) is None  # the last set stays
     with pytest.raises(ValueError, match="redraw_until"):
         CollocationSpec(redraw_until=0)
+
+
+def test_no_redraw_once_the_share_of_the_time_budget_is_spent():
+    prob = get_problem("heat")
+    model = PINN(prob, hidden=[4], key=jax.random.PRNGKey(0))
+    spec = CollocationSpec(n_domain=100, n_boundary=10, n_initial=10, resample_every=100, redraw_until_fraction=0.5,
+                           adaptive=Adaptive(method="rad", every=100, n_candidates=500))
+    refresh = make_refresh(Collocation(prob, spec), time_limit=60.0)
+    assert refresh.takes_seconds
+    assert refresh(100, None, model, seconds=10.0) is not None
+    assert refresh(200, None, model, seconds=29.9) is not None
+    assert refresh(300, None, model, seconds=30.0) is None  # half of 60 s spent: the last set stays
+    assert refresh(400, None, model, seconds=None) is None  # for good, whatever is passed later
+    saved = refresh.state_dict()
+    assert saved["frozen"] is True
+    again = make_refresh(Collocation(prob, spec), time_limit=60.0)
+    again.load_state_dict(saved)
+    assert again(500, None, model, seconds=1.0) is None  # a resumed run keeps the decision
+    legacy = {k: v for k, v in saved.items() if k != "frozen"}  # a checkpoint written before the option
+    again.load_state_dict(legacy)
+    assert again(600, None, model, seconds=1.0) is not None
+    refresh.reset()
+    assert refresh(100, None, model, seconds=0.0) is not None  # a new fit starts unfrozen
+    plain = make_refresh(Collocation(prob, CollocationSpec(n_domain=100, resample_every=100)))
+    assert not plain.takes_seconds  # the loop passes no time to hooks that do not ask for it
+    with pytest.raises(ValueError, match="redraw_until_fraction=0.5 is a share of train.max_train_seconds"):
+        make_refresh(Collocation(prob, spec))
+    for bad in (0.0, 1.5):
+        with pytest.raises(ValueError, match="redraw_until_fraction"):
+            CollocationSpec(redraw_until_fraction=bad)

@@ -134,3 +134,57 @@ def test_a_second_fit_on_the_same_setup_repeats_the_first():
         setup = get_kind("pinn").setup(cfg)
         first, second = once(), once()
     np.testing.assert_array_equal(first, second)
+
+
+def test_the_loop_passes_the_training_time_to_a_refresh_that_asks():
+    seen = []
+
+    def refresh(step, key, model, seconds=None):
+        seen.append(seconds)
+        return None
+
+    refresh.every, refresh.takes_seconds = 5, True
+    with jax.enable_x64(True):
+        cfg = TrainConfig(phases=[dict(optimizer="adam", steps=20, lr=0.01)], eval_every=5, progress=False)
+        res = fit(_net(), _batch(3.0), cfg, loss_terms=_mse, refresh=refresh)
+    assert len(seen) >= 3 and all(isinstance(s, float) for s in seen) and seen == sorted(seen)
+    assert seen[-1] <= res.history.last("time") and seen[-1] > 0
+
+
+def test_redraws_stop_at_the_share_of_the_time_budget(tmp_path):
+    """redraw_until_fraction from a config: a share spent at once freezes the first set; without
+    train.max_train_seconds the config is refused in one line, exit code 2, before anything is written."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    cfg = {"kind": "pinn", "name": "tiny-heat-frozen", "problem": "heat", "dtype": "float64",
+           "network": {"hidden": [6]},
+           "collocation": {"n_domain": 48, "n_boundary": 8, "n_initial": 8, "redraw_until_fraction": 1e-9,
+                           "adaptive": {"method": "rad", "every": 10, "n_candidates": 500}},
+           "evaluation": {"metric_points": 64},
+           "train": {"eval_every": 10, "progress": False, "max_train_seconds": 3600,
+                     "phases": [{"optimizer": "adam", "steps": 40, "lr": 0.01}]}}
+    from pinngen.config import load_config
+    from pinngen.registry import get_kind
+    from pinngen.runs import precision
+
+    c = load_config(cfg)
+    with precision(c.dtype):
+        setup = get_kind("pinn").setup(c)
+        first = np.asarray(setup.data["pde"]["x"])
+        fit(setup.model, setup.data, c.train, loss_terms=setup.loss_terms, seed=c.seed,
+            key=jax.random.PRNGKey(c.seed), **setup.fit_kwargs)
+    refresh = setup.extras["refresh"]
+    assert refresh.state["frozen"] and refresh.state["domain"] is None  # never redrawn: the first set stayed
+    del cfg["train"]["max_train_seconds"]
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    done = subprocess.run([sys.executable, "-m", "pinngen.cli", "run", str(path), "--out", str(tmp_path / "r")],
+                          capture_output=True, text=True)
+    assert done.returncode == 2, done.stderr
+    err = done.stderr.strip().splitlines()
+    assert len(err) == 1 and "redraw_until_fraction" in err[0] and "max_train_seconds" in err[0], err
+    assert "Traceback" not in done.stderr and not (tmp_path / "r").exists()
+    assert first.shape == (48, 2)

@@ -199,7 +199,10 @@ class Loop:
     def hooks(self, phase_key, updater=None) -> None:
         model_now = self.model()
         if self.refresh is not None:
-            new = self.refresh(self.g, jax.random.fold_in(phase_key, 10_000_000 + self.s), model_now)
+            # a hook that asks for it gets the training time so far (the clock of max_train_seconds)
+            kw = ({"seconds": float(self.history.last("time")) if len(self.history) else 0.0}
+                  if getattr(self.refresh, "takes_seconds", False) else {})
+            new = self.refresh(self.g, jax.random.fold_in(phase_key, 10_000_000 + self.s), model_now, **kw)
             if new is not None:
                 if self.stream:
                     self.data_host = new

@@ -63,6 +63,11 @@ class CollocationSpec(BaseModel):
     redraw_until: int | None = Field(
         None, ge=1, description="no resampling or adaptive round from this step on, so the last iterations "
         "converge on one fixed set (default: redraw to the end)")
+    redraw_until_fraction: float | None = Field(
+        None, gt=0.0, le=1.0, description="no resampling or adaptive round once this share of "
+        "train.max_train_seconds has been spent training (with redraw_until: whichever comes first), so that a "
+        "slower or busier machine still leaves the last part of the budget to one fixed set; needs "
+        "train.max_train_seconds")
 
 
 # ---- collocation ---------------------------------------------------------------------------------------
@@ -130,18 +135,28 @@ _residual_norm_jit = eqx.filter_jit(residual_norm)
 
 
 def make_refresh(colloc: Collocation, *, active: Callable[[int], bool] = lambda s: True,
-                 dtype=np.float32) -> Callable | None:
-    """``refresh(step, key, model) -> batch | None`` for fit: a fresh set every ``resample_every`` steps,
-    RAR/RAD every ``adaptive.every`` steps; None (keep the batch) otherwise. Returns None when neither
-    is configured."""
+                 dtype=np.float32, time_limit: float | None = None) -> Callable | None:
+    """``refresh(step, key, model, seconds=None) -> batch | None`` for fit: a fresh set every
+    ``resample_every`` steps, RAR/RAD every ``adaptive.every`` steps; None (keep the batch) otherwise.
+    ``seconds`` (training time so far; the loop passes it because ``refresh.takes_seconds``) and
+    ``time_limit`` (train.max_train_seconds) drive ``redraw_until_fraction``. Returns None when neither
+    resampling nor adaptivity is configured."""
     spec = colloc.spec
     a = spec.adaptive
     if not spec.resample_every and a is None:
         return None
-    state = {"round": 0, "adapt": 0, "domain": None, "slot": 0, "last": None}
+    if spec.redraw_until_fraction is not None and time_limit is None:
+        raise ValueError(f"collocation.redraw_until_fraction={spec.redraw_until_fraction} is a share of "
+                         "train.max_train_seconds, which is not set: set train.max_train_seconds, or use "
+                         "collocation.redraw_until (a step)")
+    state = {"round": 0, "adapt": 0, "domain": None, "slot": 0, "last": None, "frozen": False}
 
-    def refresh(step: int, key, model):
-        if not active(step) or step == 0 or (spec.redraw_until is not None and step >= spec.redraw_until):
+    def refresh(step: int, key, model, seconds: float | None = None):
+        if (spec.redraw_until_fraction is not None and seconds is not None
+                and seconds >= spec.redraw_until_fraction * time_limit):
+            state["frozen"] = True  # for good: the time only grows, and a resumed run keeps the decision
+        if (state["frozen"] or not active(step) or step == 0
+                or (spec.redraw_until is not None and step >= spec.redraw_until)):
             return None
         rnd = step // spec.resample_every if spec.resample_every else 0
         adapt = step // a.every if a is not None else 0
@@ -180,14 +195,16 @@ def make_refresh(colloc: Collocation, *, active: Callable[[int], bool] = lambda 
     def load_state_dict(saved: dict) -> None:
         for k in ("round", "adapt", "slot"):
             state[k] = int(saved[k])
+        state["frozen"] = bool(saved.get("frozen", False))  # checkpoints written before the option: not frozen
         state["domain"] = None if saved.get("domain") is None else np.asarray(saved["domain"], dtype)
         last = saved.get("last")
         state["last"] = None if last is None else jax.tree_util.tree_map(lambda a: np.asarray(a, dtype), last)
 
     def reset() -> None:  # a new fit on the same setup starts from round 0 again (the loop calls it)
-        state.update(round=0, adapt=0, domain=None, slot=0, last=None)
+        state.update(round=0, adapt=0, domain=None, slot=0, last=None, frozen=False)
 
     refresh.state, refresh.reset = state, reset
+    refresh.takes_seconds = spec.redraw_until_fraction is not None
     # a chunk boundary falls on every multiple, so rounds happen at exact steps whatever the chunk size
     refresh.every = math.gcd(spec.resample_every, a.every if a is not None else 0) or None
     refresh.state_dict, refresh.load_state_dict = state_dict, load_state_dict

@@ -158,7 +158,11 @@ def _parts(problem, cfg: Config, np_dtype, *, seed: int, window: tuple[float, fl
         weights = {k: v for k, v in weights.items() if k in names}
     _check_weights(weights, names)
     active = first_order_steps(cfg.train.phases)
-    refresh = make_refresh(colloc, active=redraw_steps(cfg.train.phases, cfg.collocation), dtype=np_dtype)
+    try:
+        refresh = make_refresh(colloc, active=redraw_steps(cfg.train.phases, cfg.collocation), dtype=np_dtype,
+                               time_limit=cfg.train.max_train_seconds)
+    except ValueError as err:
+        raise ConfigError(f"config error: {err}") from None
     weight_update = make_weight_update(loss_terms, cfg.weighting, anchor=problem.residual_names, active=active,
                                        every=cfg.weighting.update_every or cfg.train.eval_every)
     fit_kwargs = dict(weights=weights or None, refresh=refresh, weight_update=weight_update,
