@@ -112,3 +112,56 @@ def test_no_redraw_once_the_share_of_the_time_budget_is_spent():
     for bad in (0.0, 1.5):
         with pytest.raises(ValueError, match="redraw_until_fraction"):
             CollocationSpec(redraw_until_fraction=bad)
+
+
+def _bump_setup(**adaptive):
+    def residual(d, p):  # residual = -source when the network is zero: a narrow bump at x = 0.3
+        return d["u_xx"] - jnp.exp(-(((d.coords["x"] - 0.3) / 0.02) ** 2))
+
+    prob = Problem(name="bump", inputs=("x",), outputs=("u",), geometry=Interval(0.0, 1.0), residual=residual,
+                   conditions=[Dirichlet("bc")])
+    model = PINN(prob, hidden=[4], key=jax.random.PRNGKey(0))
+    model = eqx.tree_at(lambda m: m.net.layers[-1].weight, model, jnp.zeros_like(model.net.layers[-1].weight))
+    spec = CollocationSpec(n_domain=400, n_boundary=2, redraw_until=200,
+                           adaptive=Adaptive(method="rad", every=100, n_candidates=4000, **adaptive))
+    return prob, model, spec
+
+
+def test_final_rad_draw_with_its_own_k_and_c_when_redraws_stop():
+    def near(batch):  # share of the set within 0.05 of the bump
+        return float(np.mean(np.abs(batch["pde"]["x"][:, 0] - 0.3) < 0.05))
+
+    prob, model, spec = _bump_setup(final_k=2.0, final_c=0.0)
+    refresh = make_refresh(Collocation(prob, spec))
+    regular = refresh(100, None, model)  # k = 1, c = 1: half the points spread over the interval
+    assert 0.4 < near(regular) < 0.7
+    last = refresh(200, None, model)  # redraw_until: one last draw with k = 2, c = 0, all on the bump
+    assert last is not None and last["pde"]["x"].shape == (400, 1) and near(last) > 0.95
+    assert refresh(300, None, model) is None and refresh(400, None, model) is None  # and only one
+    saved = refresh.state_dict()
+    assert saved["final"] is True
+    again = make_refresh(Collocation(prob, spec))
+    again.load_state_dict(saved)
+    assert again(300, None, model) is None  # a resumed run does not draw it again
+    again.load_state_dict({k: v for k, v in saved.items() if k != "final"})  # written before the option
+    assert again(300, None, model) is not None
+    refresh.reset()
+    assert near(refresh(100, None, model)) < 0.7 and near(refresh(200, None, model)) > 0.95
+    # without final_k / final_c the last regular set stays, as before
+    prob, model, spec = _bump_setup()
+    plain = make_refresh(Collocation(prob, spec))
+    assert plain(100, None, model) is not None and plain(200, None, model) is None
+    # the time share triggers it too, at the call that freezes the set; final_c alone keeps k
+    prob, model, spec = _bump_setup(final_c=0.0)
+    spec = spec.model_copy(update={"redraw_until": None, "redraw_until_fraction": 0.5})
+    timed = make_refresh(Collocation(prob, spec), time_limit=10.0)
+    assert near(timed(100, None, model, seconds=1.0)) < 0.7
+    assert timed(150, None, model, seconds=5.0) is not None and timed.state["final"]
+    assert timed(200, None, model, seconds=6.0) is None
+
+
+def test_final_draw_needs_rad():
+    prob = get_problem("heat")
+    spec = CollocationSpec(n_domain=100, adaptive=Adaptive(method="rar", capacity=10, final_k=2.0))
+    with pytest.raises(ValueError, match="final_k / final_c redraw the last set by RAD"):
+        make_refresh(Collocation(prob, spec))

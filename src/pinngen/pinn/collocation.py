@@ -47,6 +47,10 @@ class Adaptive(BaseModel):
     capacity: int = Field(1000, ge=1, description="rar: slots of the domain set reserved for added points")
     k: float = Field(1.0, ge=0.0)
     c: float = Field(1.0, ge=0.0)
+    final_k: float | None = Field(
+        None, ge=0.0, description="rad: when redraws stop (collocation.redraw_until or redraw_until_fraction), "
+        "draw the set the last iterations converge on once more with this k (default: keep the last set)")
+    final_c: float | None = Field(None, ge=0.0, description="rad: the c of that final draw (default: c)")
 
 
 class CollocationSpec(BaseModel):
@@ -149,14 +153,22 @@ def make_refresh(colloc: Collocation, *, active: Callable[[int], bool] = lambda 
         raise ValueError(f"collocation.redraw_until_fraction={spec.redraw_until_fraction} is a share of "
                          "train.max_train_seconds, which is not set: set train.max_train_seconds, or use "
                          "collocation.redraw_until (a step)")
-    state = {"round": 0, "adapt": 0, "domain": None, "slot": 0, "last": None, "frozen": False}
+    if a is not None and a.method != "rad" and (a.final_k is not None or a.final_c is not None):
+        raise ValueError(f"adaptive.final_k / final_c redraw the last set by RAD, but adaptive.method is "
+                         f"{a.method!r}: set adaptive.method: rad, or drop final_k / final_c")
+    final = a is not None and (a.final_k is not None or a.final_c is not None)
+    state = {"round": 0, "adapt": 0, "domain": None, "slot": 0, "last": None, "frozen": False, "final": False}
 
     def refresh(step: int, key, model, seconds: float | None = None):
         if (spec.redraw_until_fraction is not None and seconds is not None
                 and seconds >= spec.redraw_until_fraction * time_limit):
             state["frozen"] = True  # for good: the time only grows, and a resumed run keeps the decision
-        if (state["frozen"] or not active(step) or step == 0
-                or (spec.redraw_until is not None and step >= spec.redraw_until)):
+        stopped = state["frozen"] or (spec.redraw_until is not None and step >= spec.redraw_until)
+        if stopped and final and not state["final"] and active(step) and step > 0:
+            state["final"] = True  # one last RAD draw, with its own k and c, for the set the run converges on
+            return _rad_draw(step, model, a.k if a.final_k is None else a.final_k,
+                             a.c if a.final_c is None else a.final_c)
+        if stopped or not active(step) or step == 0:
             return None
         rnd = step // spec.resample_every if spec.resample_every else 0
         adapt = step // a.every if a is not None else 0
@@ -176,8 +188,7 @@ def make_refresh(colloc: Collocation, *, active: Callable[[int], bool] = lambda 
                                                            rng=colloc._rng(10_000, step))
             r = np.asarray(_residual_norm_jit(model, jnp.asarray(cand, dtype)))
             if a.method == "rad":
-                state["domain"] = sampling.rad(cand, r, spec.n_domain, k=a.k, c=a.c,
-                                               rng=colloc._rng(20_000, step))
+                return _rad_draw(step, model, a.k, a.c, cand=cand, r=r)
             else:
                 add = sampling.rar(cand, r, min(a.n_points, a.capacity))
                 dom = np.array(state["domain"])
@@ -189,6 +200,15 @@ def make_refresh(colloc: Collocation, *, active: Callable[[int], bool] = lambda 
         state["last"] = colloc.batch(rnd, domain=state["domain"])
         return state["last"]
 
+    def _rad_draw(step: int, model, k: float, c: float, cand=None, r=None):
+        if cand is None:
+            cand = colloc.problem.geometry.sample_interior(a.n_candidates, method="uniform",
+                                                           rng=colloc._rng(10_000, step))
+            r = np.asarray(_residual_norm_jit(model, jnp.asarray(cand, dtype)))
+        state["domain"] = sampling.rad(cand, r, spec.n_domain, k=k, c=c, rng=colloc._rng(20_000, step))
+        state["last"] = colloc.batch(state["round"], domain=state["domain"])
+        return state["last"]
+
     def state_dict() -> dict:
         return dict(state)
 
@@ -196,12 +216,13 @@ def make_refresh(colloc: Collocation, *, active: Callable[[int], bool] = lambda 
         for k in ("round", "adapt", "slot"):
             state[k] = int(saved[k])
         state["frozen"] = bool(saved.get("frozen", False))  # checkpoints written before the option: not frozen
+        state["final"] = bool(saved.get("final", False))
         state["domain"] = None if saved.get("domain") is None else np.asarray(saved["domain"], dtype)
         last = saved.get("last")
         state["last"] = None if last is None else jax.tree_util.tree_map(lambda a: np.asarray(a, dtype), last)
 
     def reset() -> None:  # a new fit on the same setup starts from round 0 again (the loop calls it)
-        state.update(round=0, adapt=0, domain=None, slot=0, last=None, frozen=False)
+        state.update(round=0, adapt=0, domain=None, slot=0, last=None, frozen=False, final=False)
 
     refresh.state, refresh.reset = state, reset
     refresh.takes_seconds = spec.redraw_until_fraction is not None
