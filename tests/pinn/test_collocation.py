@@ -163,5 +163,8 @@ def test_final_rad_draw_with_its_own_k_and_c_when_redraws_stop():
 def test_final_draw_needs_rad():
     prob = get_problem("heat")
     spec = CollocationSpec(n_domain=100, adaptive=Adaptive(method="rar", capacity=10, final_k=2.0))
-    with pytest.raises(ValueError, match="final_k / final_c redraw the last set by RAD"):
+    with pytest.raises(ValueError, match="final_k / final_c / final_n redraw the last set by RAD"):
+        make_refresh(Collocation(prob, spec))
+    spec = CollocationSpec(n_domain=100, adaptive=Adaptive(method="rad", n_candidates=500, final_n=1000))
+    with pytest.raises(ValueError, match="final_n=1000 exceeds adaptive.n_candidates=500"):
         make_refresh(Collocation(prob, spec))

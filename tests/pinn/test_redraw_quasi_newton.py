@@ -188,3 +188,43 @@ def test_redraws_stop_at_the_share_of_the_time_budget(tmp_path):
     assert len(err) == 1 and "redraw_until_fraction" in err[0] and "max_train_seconds" in err[0], err
     assert "Traceback" not in done.stderr and not (tmp_path / "r").exists()
     assert first.shape == (48, 2)
+
+
+def test_a_larger_final_set_trains_and_resumes_exactly(tmp_path):
+    """adaptive.final_n: when redraws stop, the last set is drawn with more points; a run stopped after that
+    draw resumes from its checkpoint (whose training set has the new size) exactly as if never stopped."""
+    from pinngen.config import load_config
+    from pinngen.registry import get_kind
+    from pinngen.runs import precision
+
+    cfg = load_config({"kind": "pinn", "name": "tiny-heat-final-n", "problem": "heat", "dtype": "float64",
+                       "network": {"hidden": [6]},
+                       "collocation": {"n_domain": 48, "n_boundary": 8, "n_initial": 8, "redraw_until": 20,
+                                       "redraw_in_quasi_newton": True,
+                                       "adaptive": {"method": "rad", "every": 10, "n_candidates": 500,
+                                                    "final_n": 96, "final_k": 2.0}},
+                       "train": {"eval_every": 5, "progress": False,
+                                 "phases": [{"optimizer": "adam", "steps": 15, "lr": 0.01},
+                                            {"optimizer": "ssbfgs", "steps": 25, "loss_transform": "sqrt"}]}})
+
+    class StopAt30:
+        def __call__(self, state):
+            state.stop = state.step >= 30
+
+    def run(**kw):
+        return fit(setup.model, setup.data, cfg.train, loss_terms=setup.loss_terms, seed=cfg.seed,
+                   key=jax.random.PRNGKey(cfg.seed), **setup.fit_kwargs, **kw).history.column("loss")
+
+    with precision(cfg.dtype):
+        setup = get_kind("pinn").setup(cfg)
+        whole = run()
+        refresh = setup.extras["refresh"]
+        assert refresh.state["final"] and refresh.state["domain"].shape == (96, 2)
+        run(checkpoint_dir=tmp_path, callbacks=(StopAt30(),))
+        from pinngen.core import checkpoint as ckpt
+
+        with np.load(ckpt.latest(tmp_path) / "arrays.npz") as z:
+            assert z["a/refresh/domain"].shape == (96, 2)
+        resumed = run(checkpoint_dir=tmp_path, resume=True)
+    assert len(whole) == 40 and np.all(np.isfinite(whole))
+    np.testing.assert_array_equal(whole, resumed)

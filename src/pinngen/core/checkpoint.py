@@ -50,7 +50,7 @@ def tree_to_bytes(tree) -> bytes:
     return buf.getvalue()
 
 
-def _fill(template, arrays: list, what: str):
+def _fill(template, arrays: list, what: str, *, any_shape: bool = False):
     flat, treedef = jax.tree_util.tree_flatten(template)
     slots = [i for i, x in enumerate(flat) if isinstance(x, (jax.Array, np.ndarray, np.generic))]
     if len(slots) != len(arrays):
@@ -58,7 +58,7 @@ def _fill(template, arrays: list, what: str):
                               "was it written by a different configuration?")
     for slot, arr in zip(slots, arrays, strict=True):
         want = flat[slot]
-        if tuple(arr.shape) != tuple(want.shape):
+        if tuple(arr.shape) != tuple(want.shape) and not (any_shape and arr.ndim == np.ndim(want)):
             raise CheckpointError(f"{what}: array {slot} has shape {arr.shape}, the model expects {want.shape}")
         if arr.dtype.kind not in "biufc" or (arr.dtype.kind == "c") != (np.dtype(want.dtype).kind == "c"):
             raise CheckpointError(f"{what}: array {slot} holds {arr.dtype} values, the model expects {want.dtype}; "
@@ -262,9 +262,10 @@ def _json_default(o):
     raise TypeError(f"cannot serialise {type(o).__name__} to JSON")
 
 
-def load_training(directory, templates):
+def load_training(directory, templates, *, any_shape: tuple[str, ...] = ()):
     """``(trees, arrays, info, history)`` of the latest unit; ``templates`` (a dict, or ``info -> dict``)
-    give each tree's structure.
+    give each tree's structure; the trees named in ``any_shape`` keep their saved sizes (a training set that
+    a refresh hook redrew with another number of points).
     Raises :class:`CheckpointError` naming the file for a truncated, corrupted or mismatched unit."""
     from pinngen.core.history import History
 
@@ -306,7 +307,8 @@ def load_training(directory, templates):
     trees = {}
     for name, template in templates.items():
         keys = sorted(k for k in npz if k.startswith(f"t/{name}/"))
-        trees[name] = _fill(template, [npz[k] for k in keys], f"{unit / 'arrays.npz'} ({name})")
+        trees[name] = _fill(template, [npz[k] for k in keys], f"{unit / 'arrays.npz'} ({name})",
+                            any_shape=name in any_shape)
     arrays = {k[2:]: v for k, v in npz.items() if k.startswith("a/")}
     history = History.from_csv_text(raw["history.csv"].decode(), str(unit / "history.csv"))
     history.meta = info.get("history_meta", {})

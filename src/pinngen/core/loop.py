@@ -176,7 +176,8 @@ class Loop:
                 out["data"] = self.data if not self.stream else self.data_host
             return out
 
-        trees, arrays, info, self.history = ckpt.load_training(self.checkpoint_dir, templates)
+        # the training set may have been redrawn with another size (collocation.adaptive.final_n)
+        trees, arrays, info, self.history = ckpt.load_training(self.checkpoint_dir, templates, any_shape=("data",))
         trees = {k: v if k == "data" and self.stream else self.place.data(v) if k == "data"
                  else self.place.replicate(v) for k, v in trees.items()}
         self.params = trees["params"]

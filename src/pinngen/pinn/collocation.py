@@ -51,6 +51,9 @@ class Adaptive(BaseModel):
         None, ge=0.0, description="rad: when redraws stop (collocation.redraw_until or redraw_until_fraction), "
         "draw the set the last iterations converge on once more with this k (default: keep the last set)")
     final_c: float | None = Field(None, ge=0.0, description="rad: the c of that final draw (default: c)")
+    final_n: int | None = Field(None, ge=1, description="rad: points in that final set (default: "
+                                "collocation.n_domain); more points there narrow the gap between the residual at "
+                                "the training points and between them, at a cost per iteration")
 
 
 class CollocationSpec(BaseModel):
@@ -153,10 +156,13 @@ def make_refresh(colloc: Collocation, *, active: Callable[[int], bool] = lambda 
         raise ValueError(f"collocation.redraw_until_fraction={spec.redraw_until_fraction} is a share of "
                          "train.max_train_seconds, which is not set: set train.max_train_seconds, or use "
                          "collocation.redraw_until (a step)")
-    if a is not None and a.method != "rad" and (a.final_k is not None or a.final_c is not None):
-        raise ValueError(f"adaptive.final_k / final_c redraw the last set by RAD, but adaptive.method is "
-                         f"{a.method!r}: set adaptive.method: rad, or drop final_k / final_c")
-    final = a is not None and (a.final_k is not None or a.final_c is not None)
+    final = a is not None and any(v is not None for v in (a.final_k, a.final_c, a.final_n))
+    if final and a.method != "rad":
+        raise ValueError(f"adaptive.final_k / final_c / final_n redraw the last set by RAD, but adaptive.method is "
+                         f"{a.method!r}: set adaptive.method: rad, or drop them")
+    if final and a.final_n is not None and a.final_n > a.n_candidates:
+        raise ValueError(f"adaptive.final_n={a.final_n} exceeds adaptive.n_candidates={a.n_candidates}: RAD "
+                         "draws without replacement; raise n_candidates")
     state = {"round": 0, "adapt": 0, "domain": None, "slot": 0, "last": None, "frozen": False, "final": False}
 
     def refresh(step: int, key, model, seconds: float | None = None):
@@ -167,7 +173,7 @@ def make_refresh(colloc: Collocation, *, active: Callable[[int], bool] = lambda 
         if stopped and final and not state["final"] and active(step) and step > 0:
             state["final"] = True  # one last RAD draw, with its own k and c, for the set the run converges on
             return _rad_draw(step, model, a.k if a.final_k is None else a.final_k,
-                             a.c if a.final_c is None else a.final_c)
+                             a.c if a.final_c is None else a.final_c, n=a.final_n or spec.n_domain)
         if stopped or not active(step) or step == 0:
             return None
         rnd = step // spec.resample_every if spec.resample_every else 0
@@ -200,12 +206,12 @@ def make_refresh(colloc: Collocation, *, active: Callable[[int], bool] = lambda 
         state["last"] = colloc.batch(rnd, domain=state["domain"])
         return state["last"]
 
-    def _rad_draw(step: int, model, k: float, c: float, cand=None, r=None):
+    def _rad_draw(step: int, model, k: float, c: float, cand=None, r=None, n: int | None = None):
         if cand is None:
             cand = colloc.problem.geometry.sample_interior(a.n_candidates, method="uniform",
                                                            rng=colloc._rng(10_000, step))
             r = np.asarray(_residual_norm_jit(model, jnp.asarray(cand, dtype)))
-        state["domain"] = sampling.rad(cand, r, spec.n_domain, k=k, c=c, rng=colloc._rng(20_000, step))
+        state["domain"] = sampling.rad(cand, r, n or spec.n_domain, k=k, c=c, rng=colloc._rng(20_000, step))
         state["last"] = colloc.batch(state["round"], domain=state["domain"])
         return state["last"]
 
