@@ -151,13 +151,18 @@ def test_final_rad_draw_with_its_own_k_and_c_when_redraws_stop():
     prob, model, spec = _bump_setup()
     plain = make_refresh(Collocation(prob, spec))
     assert plain(100, None, model) is not None and plain(200, None, model) is None
-    # the time share triggers it too, at the call that freezes the set; final_c alone keeps k
+    # final_c alone keeps k; when the time share freezes the set before redraw_until, the current set stays:
+    # no final draw then, nor later when the step passes redraw_until
     prob, model, spec = _bump_setup(final_c=0.0)
-    spec = spec.model_copy(update={"redraw_until": None, "redraw_until_fraction": 0.5})
+    spec = spec.model_copy(update={"redraw_until_fraction": 0.5})
     timed = make_refresh(Collocation(prob, spec), time_limit=10.0)
     assert near(timed(100, None, model, seconds=1.0)) < 0.7
-    assert timed(150, None, model, seconds=5.0) is not None and timed.state["final"]
-    assert timed(200, None, model, seconds=6.0) is None
+    assert timed(150, None, model, seconds=5.0) is None and timed(200, None, model, seconds=6.0) is None
+    assert timed.state["frozen"] and not timed.state["final"]
+    timed.reset()  # the step comes first: the final draw, then the time share changes nothing
+    assert near(timed(100, None, model, seconds=1.0)) < 0.7
+    assert near(timed(200, None, model, seconds=2.0)) > 0.95 and timed.state["final"]
+    assert timed(300, None, model, seconds=6.0) is None
 
 
 def test_final_draw_needs_rad():
@@ -165,6 +170,10 @@ def test_final_draw_needs_rad():
     spec = CollocationSpec(n_domain=100, adaptive=Adaptive(method="rar", capacity=10, final_k=2.0))
     with pytest.raises(ValueError, match="final_k / final_c / final_n redraw the last set by RAD"):
         make_refresh(Collocation(prob, spec))
-    spec = CollocationSpec(n_domain=100, adaptive=Adaptive(method="rad", n_candidates=500, final_n=1000))
+    spec = CollocationSpec(n_domain=100, redraw_until_fraction=0.5, adaptive=Adaptive(method="rad", final_n=200))
+    with pytest.raises(ValueError, match="collocation.redraw_until, which is not set"):
+        make_refresh(Collocation(prob, spec), time_limit=10.0)
+    spec = CollocationSpec(n_domain=100, redraw_until=1000,
+                           adaptive=Adaptive(method="rad", n_candidates=500, final_n=1000))
     with pytest.raises(ValueError, match="final_n=1000 exceeds adaptive.n_candidates=500"):
         make_refresh(Collocation(prob, spec))
